@@ -1,0 +1,17 @@
+"""minicnn: a convolutional network framework in NumPy, every gradient by hand.
+
+    from minicnn import layers, losses, metrics, initializers
+
+Data are NHWC (batch, height, width, channels) and weights use Keras's
+layouts, so weights move between minicnn and Keras with no transposes.
+"""
+from .config import floatx, get_backend, set_backend, set_floatx
+from .rng import set_random_seed
+from . import initializers, layers, losses, metrics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "floatx", "set_floatx", "get_backend", "set_backend", "set_random_seed",
+    "initializers", "layers", "losses", "metrics",
+]

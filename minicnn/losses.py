@@ -1,0 +1,1 @@
+"""Losses with Keras semantics and hand-written gradients."""

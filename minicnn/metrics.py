@@ -1,0 +1,1 @@
+"""Metrics: Dice, accuracy and the baseline a metric has with no learning."""
