@@ -112,3 +112,147 @@ def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP):
     numeric = numerical_gradient(lambda: g * loss(y_true, y_pred), y_pred, None, h)
     loss(y_true, y_pred)
     return {"y_pred": rel_error(analytic, numeric)}
+
+
+# ------------------------------------------------------- the table of everything
+def _inputs(shape, seed, kind="normal"):
+    """float64 test inputs that keep finite differences away from kinks.
+
+    'distinct': a shuffled ramp, so no two values tie (max pooling);
+    'away_from_zero': |values| >= 0.1 (ReLU); 'probabilities': softmax rows.
+    """
+    rng = np.random.default_rng(seed)
+    if kind == "distinct":
+        return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1
+    values = rng.standard_normal(shape)
+    if kind == "away_from_zero":
+        return np.sign(values) * (0.1 + np.abs(values))
+    if kind == "probabilities":
+        e = np.exp(values - values.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    return values
+
+
+def _layer_cases():
+    """(description, layer, inputs, training) for every layer of minicnn."""
+    from . import initializers
+    from . import layers as L
+    from .rng import make_rng
+
+    class FixedMaskDropout(L.Dropout):
+        """Dropout whose mask is the same on every call, so that finite
+        differences see one fixed function (a fresh mask per call is noise)."""
+
+        def _forward(self, x, training):
+            self._rng = make_rng(self.seed)
+            return super()._forward(x, training)
+
+    x = (2, 7, 6, 3)
+    bias = {"bias_initializer": initializers.HeNormal(seed=1)}
+    return [
+        ("Conv2D 3x3 'same'", L.Conv2D(4, 3, padding="same", **bias), _inputs(x, 1), False),
+        ("Conv2D 2x3 'valid' stride 2", L.Conv2D(2, (2, 3), strides=2, **bias),
+         _inputs(x, 2), False),
+        ("Conv2D 4x4 'same' stride 3 (asymmetric pad)",
+         L.Conv2D(2, 4, strides=3, padding="same", **bias), _inputs(x, 3), False),
+        ("Conv2D 3x3 dilation 2 + relu", L.Conv2D(3, 3, dilation_rate=2, padding="same",
+                                                  activation="relu", **bias),
+         _inputs(x, 4), False),
+        ("Conv2D 3x3 stride 2 dilation 2", L.Conv2D(2, 3, strides=2, dilation_rate=2,
+                                                    padding="same", **bias),
+         _inputs(x, 5), False),
+        ("Conv2D 1x1 softmax", L.Conv2D(3, 1, activation="softmax", **bias),
+         _inputs(x, 6), False),
+        ("Conv2DTranspose 2x2 stride 2", L.Conv2DTranspose(2, 2, strides=2, **bias),
+         _inputs(x, 7), False),
+        ("Conv2DTranspose 3x3 'same' s2 output_padding 1",
+         L.Conv2DTranspose(2, 3, strides=2, padding="same", output_padding=1, **bias),
+         _inputs(x, 8), False),
+        ("MaxPooling2D 2x2", L.MaxPooling2D(2), _inputs(x, 9, "distinct"), False),
+        ("MaxPooling2D 3x3 stride 2 'same'", L.MaxPooling2D(3, strides=2, padding="same"),
+         _inputs(x, 10, "distinct"), False),
+        ("UpSampling2D nearest (2, 3)", L.UpSampling2D((2, 3)), _inputs(x, 11), False),
+        ("UpSampling2D bilinear 2", L.UpSampling2D(2, interpolation="bilinear"),
+         _inputs(x, 12), False),
+        ("ZeroPadding2D ((1, 2), (0, 3))", L.ZeroPadding2D(((1, 2), (0, 3))),
+         _inputs(x, 13), False),
+        ("Cropping2D ((1, 0), (2, 1))", L.Cropping2D(((1, 0), (2, 1))),
+         _inputs(x, 14), False),
+        ("BatchNormalization (training)", L.BatchNormalization(
+            gamma_initializer=initializers.HeNormal(seed=2),
+            beta_initializer=initializers.HeNormal(seed=3)), _inputs(x, 15), True),
+        ("BatchNormalization (inference)", L.BatchNormalization(
+            moving_mean_initializer=initializers.HeNormal(seed=4)), _inputs(x, 16), False),
+        ("Dropout 0.3 (training, fixed mask)", FixedMaskDropout(0.3, seed=5),
+         _inputs(x, 17), True),
+        ("Activation relu", L.Activation("relu"), _inputs(x, 18, "away_from_zero"), False),
+        ("Activation sigmoid", L.Activation("sigmoid"), _inputs(x, 19), False),
+        ("Activation tanh", L.Activation("tanh"), _inputs(x, 20), False),
+        ("ReLU max_value 1 slope 0.1", L.ReLU(max_value=1.0, negative_slope=0.1),
+         _inputs(x, 21, "away_from_zero") * 0.8 + 0.05, False),
+        ("Softmax axis -1", L.Softmax(), _inputs(x, 22), False),
+        ("Concatenate axis -1", L.Concatenate(), [_inputs(x, 23), _inputs((2, 7, 6, 2), 24)],
+         False),
+        ("Add", L.Add(), [_inputs(x, 25), _inputs(x, 26), _inputs(x, 27)], False),
+    ]
+
+
+def _loss_cases():
+    """(description, loss, y_true, y_pred) for every loss of minicnn."""
+    from . import losses
+    shape = (2, 5, 4, 3)
+    labels = np.random.default_rng(30).integers(0, 3, size=shape[:3])
+    onehot = np.eye(3)[labels]
+    logits = _inputs(shape, 31) * 2
+    probs = 0.05 + 0.85 * _inputs(shape, 32, "probabilities")
+    binary = (np.random.default_rng(33).random(shape) > 0.5).astype(float)
+    return [
+        ("CategoricalCrossentropy", losses.CategoricalCrossentropy(), onehot, probs),
+        ("CategoricalCrossentropy from_logits",
+         losses.CategoricalCrossentropy(from_logits=True), onehot, logits),
+        ("SparseCategoricalCrossentropy", losses.SparseCategoricalCrossentropy(),
+         labels, probs),
+        ("SparseCategoricalCrossentropy from_logits",
+         losses.SparseCategoricalCrossentropy(from_logits=True), labels, logits),
+        ("BinaryCrossentropy", losses.BinaryCrossentropy(), binary, probs),
+        ("BinaryCrossentropy from_logits", losses.BinaryCrossentropy(from_logits=True),
+         binary, logits),
+        ("Dice (soft, per class, smooth 1)", losses.Dice(), onehot,
+         _inputs(shape, 34, "probabilities")),
+    ]
+
+
+def main(tolerance=1e-7):
+    """Check every layer and loss; print one row each; exit 1 on any failure."""
+    import sys
+    import time
+
+    from .config import floatx, set_floatx
+
+    previous = floatx()
+    set_floatx("float64")
+    try:
+        print("minicnn gradient check: float64 central differences (h = "
+              f"{DEFAULT_STEP:g}), random upstream gradient, pass below {tolerance:g}\n")
+        print(f"{'case':<50} {'worst error':>12}  {'per gradient':<40}")
+        print("-" * 108)
+        failures, start = 0, time.perf_counter()
+        rows = [(d, check_layer(layer, x, training=t)) for d, layer, x, t in _layer_cases()]
+        rows += [(d, check_loss(loss, yt, yp)) for d, loss, yt, yp in _loss_cases()]
+        for description, errors in rows:
+            worst = max(errors.values())
+            failures += worst >= tolerance
+            detail = "  ".join(f"{k} {v:.1e}" for k, v in errors.items())
+            status = "ok" if worst < tolerance else "FAIL"
+            print(f"{description:<50} {worst:>12.2e}  {detail}  {status}")
+        print("-" * 108)
+        print(f"{len(rows) - failures} passed, {failures} failed "
+              f"({len(rows)} cases in {time.perf_counter() - start:.1f} s); "
+              f"worst error {max(max(e.values()) for _, e in rows):.2e}")
+    finally:
+        set_floatx(previous)
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The gradient checker itself: it must pass correct gradients and catch wrong ones."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from minicnn import layers
+from minicnn.gradcheck import check_layer, numerical_gradient, rel_error
+
+
+def test_rel_error_is_relative_to_the_gradient_scale():
+    a = np.array([1.0, 2.0, 0.0])
+    assert rel_error(a, a) == 0.0
+    assert rel_error(a, a + 1e-6) == pytest.approx(1e-6 / 4.000001)
+    assert rel_error(1e-3 * a, 1e-3 * (a + 1e-6)) == pytest.approx(1e-6 / 4.000001)
+    with pytest.raises(ValueError, match="shapes differ"):
+        rel_error(a, a[:2])
+
+
+def test_numerical_gradient_of_a_known_function():
+    x = np.array([[1.0, -2.0], [0.5, 3.0]])
+    upstream = np.array([[0.3, -1.0], [2.0, 0.1]])
+    grad = numerical_gradient(lambda: x ** 3, x, upstream)
+    assert rel_error(grad, 3 * x ** 2 * upstream) < 1e-9
+    assert np.array_equal(x, [[1.0, -2.0], [0.5, 3.0]])   # restored
+
+
+def test_numerical_gradient_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        numerical_gradient(lambda: 0.0, np.zeros(3, dtype=np.float32))
+
+
+class _WrongBackward(layers.Conv2D):
+    """A Conv2D whose input gradient is off by 1% — the checker must notice."""
+
+    def _backward(self, dy, cache):
+        dx, grads = super()._backward(dy, cache)
+        return dx * 1.01, grads
+
+
+def test_check_layer_catches_a_wrong_gradient():
+    x = np.random.default_rng(0).standard_normal((2, 5, 6, 2))
+    errors = check_layer(_WrongBackward(3, 3, dtype="float64"), x)
+    assert errors["input"] > 1e-3
+    assert errors["kernel"] < 1e-7
+
+
+def test_check_layer_refuses_float32_layers():
+    with pytest.raises(TypeError, match="float64"):
+        check_layer(layers.Conv2D(2, 3), np.zeros((1, 4, 4, 1)))
+
+
+def test_command_line_table_passes_for_every_layer_and_loss():
+    result = subprocess.run([sys.executable, "-m", "minicnn.gradcheck"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ["Conv2D", "Conv2DTranspose", "MaxPooling2D", "UpSampling2D",
+                 "BatchNormalization", "Dropout", "Concatenate", "Add", "Softmax",
+                 "CategoricalCrossentropy", "BinaryCrossentropy", "Dice"]:
+        assert name in result.stdout
+    assert " 0 failed" in result.stdout
