@@ -1,0 +1,141 @@
+"""2D max pooling, NHWC, with Keras's MaxPooling2D semantics.
+
+Shapes
+------
+    x   (N, H, W, C)       input
+    y   (N, OH, OW, C)     output; the channels are pooled independently
+    pool_size (ph, pw), strides (sh, sw); strides=None means strides = pool_size
+
+Output size (one axis; n input size, p pool size, s stride)
+-----------------------------------------------------------
+    'valid':  out = floor((n - p) / s) + 1           (needs p <= n)
+    'same':   out = ceil(n / s)
+              total pad = max((out - 1) * s + p - n, 0)
+              top/left = total // 2,  bottom/right = total - total // 2
+
+the rule convolutions use (``im2col.conv_output_size`` / ``padding_amounts``
+with dilation 1). Pooling pads with -inf, not 0, so a padded cell never wins a
+window; and since total pad <= p - 1, every window holds at least one real
+pixel.
+
+Forward
+-------
+With xp the padded input and (i, j) an offset inside the window,
+
+    y[n, oy, ox, c] = max_{0 <= i < ph, 0 <= j < pw} xp[n, oy*sh + i, ox*sw + j, c]
+
+For one offset (i, j), the right-hand side over all output pixels is a
+single strided slice of xp (start (i, j), step (sh, sw)). So the forward pass
+is ph * pw slices: a running maximum, and next to it the index k = i * pw + j
+of the offset that holds it. The update uses a strict '>', so among equal
+values the first offset in row-major order keeps the win, as in TensorFlow.
+
+Backward
+--------
+The maximum passes its gradient to the one input that won the window:
+
+    dxp[n, oy*sh + i, ox*sw + j, c] += dy[n, oy, ox, c]   if k[n, oy, ox, c] == i*pw + j
+
+done as one strided-slice add per offset. Within one offset a strided slice
+never visits a pixel twice, so a plain += is exact; when windows overlap
+(strides < pool_size) a pixel is reached through several offsets, and the
+separate adds sum its gradients. Finally the padding rows and columns are
+cropped away: dx = dxp[:, top:Hp-bottom, left:Wp-right, :].
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .. import _validate
+from .im2col import PADDING_MODES, conv_output_size, padding_amounts, unpad_hw
+
+PoolGeometry = namedtuple("PoolGeometry", "in_hw pool_size strides pads out_hw")
+PoolGeometry.__doc__ = """Input size, pool size, strides,
+((top, bottom), (left, right)) padding and output size, as (height, width)."""
+
+
+def pool_output_hw(in_hw, pool_size, strides, padding):
+    """(OH, OW) for an input (H, W) and validated arguments; None stays None."""
+    for n in in_hw:
+        if n is not None and n < 1:
+            raise ValueError(f"the input's (height, width) must be >= 1, got {tuple(in_hw)}")
+    out_hw = tuple(None if n is None else conv_output_size(n, p, s, 1, padding)
+                   for n, p, s in zip(in_hw, pool_size, strides))
+    if any(out is not None and out < 1 for out in out_hw):
+        raise ValueError(
+            f"pool_size {tuple(pool_size)} is larger than the input's (height, "
+            f"width) {tuple(in_hw)} with padding='valid'; each pool size must be "
+            "<= the matching input size, or use padding='same'")
+    return out_hw
+
+
+def pool_arguments(pool_size, strides, padding):
+    """Validated (pool_size, strides, padding); strides=None means pool_size."""
+    pool_size = _validate.int_tuple(pool_size, 2, "pool_size")
+    strides = pool_size if strides is None else _validate.int_tuple(strides, 2, "strides")
+    return pool_size, strides, _validate.one_of(padding, PADDING_MODES, "padding")
+
+
+def pool_geometry(in_hw, pool_size, strides=None, padding="valid"):
+    """Validate pooling arguments against an input (H, W); return a PoolGeometry."""
+    pool_size, strides, padding = pool_arguments(pool_size, strides, padding)
+    in_hw = tuple(int(n) for n in in_hw)
+    out_hw = pool_output_hw(in_hw, pool_size, strides, padding)
+    pads = padding_amounts(in_hw, pool_size, strides, (1, 1), padding)
+    return PoolGeometry(in_hw, pool_size, strides, pads, out_hw)
+
+
+def _offsets(geom):
+    """(k, rows, cols) for every window offset (i, j), k = i * pw + j.
+
+    rows/cols select, in the padded input, the (i, j) element of every window.
+    """
+    (ph, pw), (sh, sw), (oh, ow) = geom.pool_size, geom.strides, geom.out_hw
+    for i in range(ph):
+        for j in range(pw):
+            yield (i * pw + j,
+                   slice(i, i + (oh - 1) * sh + 1, sh),
+                   slice(j, j + (ow - 1) * sw + 1, sw))
+
+
+def _pad_with(x, pads, value):
+    """x (N, H, W, C) padded on H and W by ((t, b), (l, r)) with `value`."""
+    if pads == ((0, 0), (0, 0)):
+        return x
+    return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
+
+
+def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
+    """Max pooling. x (N, H, W, C) float -> (y (N, OH, OW, C), cache)."""
+    x = _validate.as_array(x, "x", ndim=4)
+    if x.dtype.kind != "f":
+        raise TypeError(f"x must be a float array (padding uses -inf), got dtype {x.dtype}")
+    geom = pool_geometry(x.shape[1:3], pool_size, strides, padding)
+    xp = _pad_with(x, geom.pads, -np.inf)                    # (N, Hp, Wp, C)
+    out_shape = (x.shape[0], *geom.out_hw, x.shape[3])       # (N, OH, OW, C)
+    # Offset index of each window's maximum, in the smallest integer type
+    # that holds 0 .. ph*pw - 1 (uint8 for any pool up to 16 x 16).
+    n_offsets = geom.pool_size[0] * geom.pool_size[1]
+    winner = np.zeros(out_shape, dtype=np.min_scalar_type(n_offsets - 1))
+    y = None
+    for k, rows, cols in _offsets(geom):
+        window = xp[:, rows, cols, :]                         # (N, OH, OW, C)
+        if y is None:
+            y = window.copy()
+            continue
+        better = window > y                                   # strict: ties keep the first
+        np.copyto(y, window, where=better)
+        winner[better] = k
+    return y, (winner, x.shape, geom)
+
+
+def max_pool2d_backward(dout, cache):
+    """Gradient of max pooling: dout (N, OH, OW, C) -> dx (N, H, W, C)."""
+    winner, x_shape, geom = cache
+    (top, bottom), (left, right) = geom.pads
+    padded_shape = (x_shape[0], x_shape[1] + top + bottom,
+                    x_shape[2] + left + right, x_shape[3])
+    dxp = np.zeros(padded_shape, dtype=dout.dtype)           # (N, Hp, Wp, C)
+    for k, rows, cols in _offsets(geom):
+        dxp[:, rows, cols, :] += np.where(winner == k, dout, 0)   # (N, OH, OW, C)
+    return unpad_hw(dxp, geom.pads)

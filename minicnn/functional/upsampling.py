@@ -1,0 +1,120 @@
+"""2D upsampling by integer factors, NHWC: nearest neighbour and bilinear.
+
+Shapes
+------
+    x   (N, H, W, C)                 input
+    y   (N, OH, OW, C)               output, OH = H * sh, OW = W * sw
+    size (sh, sw)                    the upsampling factors, integers >= 1
+
+Both interpolations are linear maps that act on H and W separately and on
+every (n, c) the same way. Each backward pass is the adjoint (transpose) of
+its forward pass.
+
+Nearest neighbour (Keras UpSampling2D(interpolation='nearest'))
+---------------------------------------------------------------
+    y[n, oy, ox, c] = x[n, oy // sh, ox // sw, c]
+
+Every input pixel is copied into an sh x sw block. Viewing y as
+(N, H, sh, W, sw, C), the forward pass is a broadcast of x over the two block
+axes, and the backward pass sums each block:
+
+    dx[n, h, w, c] = sum_{a < sh, b < sw} dy[n, h*sh + a, w*sw + b, c]
+
+Bilinear (Keras UpSampling2D(interpolation='bilinear'))
+-------------------------------------------------------
+Keras resizes with tf.image.resize(method='bilinear'), which uses
+half-pixel centres: output pixel o along an axis of input length n and
+factor s sits at input coordinate
+
+    src(o) = (o + 0.5) / s - 0.5,  clamped to [0, n - 1]
+
+and takes the two nearest input pixels lo = floor(src), hi = min(lo + 1, n - 1)
+with weights (1 - f, f), f = src - lo. Collecting these weights gives the
+interpolation matrix A of shape (n * s, n):
+
+    A[o, lo(o)] += 1 - f(o),    A[o, hi(o)] += f(o)     (each row sums to 1)
+
+For n = 3, s = 2, src = (-0.25, 0.25, 0.75, 1.25, 1.75, 2.25) and
+
+        [[1,    0,    0   ],
+         [0.75, 0.25, 0   ],
+    A =  [0.25, 0.75, 0   ],
+         [0,    0.75, 0.25],
+         [0,    0.25, 0.75],
+         [0,    0,    1   ]]
+
+With A_h (OH, H) and A_w (OW, W) the image is interpolated along H, then W:
+
+    y[n, :, :, c]  = A_h @ x[n, :, :, c] @ A_w^T
+    dx[n, :, :, c] = A_h^T @ dy[n, :, :, c] @ A_w
+
+Both are two batched matmuls; the matrices are built once per call from the
+sizes alone. (TensorFlow computes these weights and the products in float32
+even for float64 tensors; minicnn computes them in the layer's dtype, so a
+float64 minicnn layer agrees with Keras only to about 1e-7.)
+"""
+import numpy as np
+
+from .. import _validate
+
+INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def _checked(x, size):
+    x = _validate.as_array(x, "x", ndim=4)
+    return x, _validate.int_tuple(size, 2, "size")
+
+
+def upsample_nearest2d_forward(x, size):
+    """Nearest-neighbour upsampling: x (N, H, W, C) -> y (N, H*sh, W*sw, C)."""
+    x, (sh, sw) = _checked(x, size)
+    n, h, w, c = x.shape
+    blocks = np.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
+    y = blocks.reshape(n, h * sh, w * sw, c)                 # copies: a new array
+    return y, (sh, sw)
+
+
+def upsample_nearest2d_backward(dout, cache):
+    """Adjoint of nearest upsampling: sum each sh x sw block of dout."""
+    sh, sw = cache
+    n, oh, ow, c = dout.shape
+    blocks = dout.reshape(n, oh // sh, sh, ow // sw, sw, c)  # (N, H, sh, W, sw, C)
+    return blocks.sum(axis=(2, 4))                           # (N, H, W, C)
+
+
+def bilinear_matrix(n, scale, dtype=np.float64):
+    """The (n * scale, n) half-pixel bilinear interpolation matrix of one axis."""
+    n = _validate.positive_int(n, "n")
+    scale = _validate.positive_int(scale, "scale")
+    out = np.arange(n * scale)
+    src = np.clip((out + 0.5) / scale - 0.5, 0, n - 1)       # input coordinate
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = src - lo
+    matrix = np.zeros((n * scale, n))
+    # Each statement writes one entry per row, so += never hits an entry twice;
+    # where lo == hi (the clamped edges) the second adds a weight of 0.
+    matrix[out, lo] += 1 - frac
+    matrix[out, hi] += frac
+    return matrix.astype(dtype)
+
+
+def upsample_bilinear2d_forward(x, size):
+    """Bilinear upsampling (half-pixel centres): x (N, H, W, C) -> (N, H*sh, W*sw, C)."""
+    x, (sh, sw) = _checked(x, size)
+    n, h, w, c = x.shape
+    a_h = bilinear_matrix(h, sh, x.dtype)                    # (OH, H)
+    a_w = bilinear_matrix(w, sw, x.dtype)                    # (OW, W)
+    t = a_h @ x.reshape(n, h, w * c)                         # (N, OH, W*C)
+    y = a_w @ t.reshape(n * h * sh, w, c)                    # (N*OH, OW, C)
+    return y.reshape(n, h * sh, w * sw, c), (a_h, a_w)
+
+
+def upsample_bilinear2d_backward(dout, cache):
+    """Adjoint of bilinear upsampling: dx = A_h^T dy A_w per (n, c)."""
+    a_h, a_w = cache
+    n, oh, ow, c = dout.shape
+    h, w = a_h.shape[1], a_w.shape[1]
+    dt = a_w.T @ dout.reshape(n * oh, ow, c)                 # (N*OH, W, C)
+    dx = a_h.T @ dt.reshape(n, oh, w * c)                    # (N, H, W*C)
+    return dx.reshape(n, h, w, c)

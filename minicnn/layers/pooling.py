@@ -1,0 +1,45 @@
+"""MaxPooling2D (Keras name, arguments and defaults); no weights.
+
+The math lives in ``minicnn.functional.pooling``:
+
+    y[n, oy, ox, c] = max over the (ph, pw) window at (oy*sh, ox*sw) of the
+                      input padded with -inf ('same') or not padded ('valid')
+    dx: each window's gradient goes to its maximum (the first one in
+        row-major order on ties); overlapping windows add up.
+
+Output (height; width likewise), with strides defaulting to pool_size:
+    'valid'  OH = floor((H - ph) / sh) + 1        'same'  OH = ceil(H / sh)
+
+The course's U-Net halves the image with MaxPooling2D(2): (104, 104, 32) ->
+(52, 52, 32); on an odd size such as 13, 'valid' drops the last row
+(13 -> 6) while 'same' keeps it (13 -> 7).
+"""
+from ..functional.pooling import (max_pool2d_backward, max_pool2d_forward,
+                                  pool_arguments, pool_output_hw)
+from .base import Layer
+
+
+class MaxPooling2D(Layer):
+    """Max pooling: (N, H, W, C) -> (N, OH, OW, C), channels pooled separately."""
+
+    def __init__(self, pool_size=2, strides=None, padding="valid",
+                 name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.pool_size, self.strides, self.padding = pool_arguments(
+            pool_size, strides, padding)
+
+    def build(self, input_shape):
+        pool_output_hw(input_shape[1:3], self.pool_size, self.strides,
+                       self.padding)   # refuse a too-small 'valid' input now
+        super().build(input_shape)
+
+    def _forward(self, x, training):
+        return max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
+
+    def _backward(self, dout, cache):
+        return max_pool2d_backward(dout, cache), {}
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, *pool_output_hw((h, w), self.pool_size, self.strides,
+                                   self.padding), c)
