@@ -1,0 +1,87 @@
+"""Activation layers: Activation, ReLU and Softmax (Keras names and defaults).
+
+No weights; the math and its derivatives are in
+``minicnn.functional.activations``. Output shape = input shape (N, H, W, C).
+
+- ``Activation('relu' | 'sigmoid' | 'tanh' | 'softmax' | 'linear' | None)``
+  applies the named function (softmax over the last axis, the channels).
+- ``ReLU(max_value=None, negative_slope=0.0, threshold=0.0)``:
+  y = x between threshold and max_value, y = max_value above it,
+  y = negative_slope * (x - threshold) below the threshold.
+- ``Softmax(axis=-1)``: softmax along any one axis.
+"""
+import numbers
+
+from ..functional.activations import (get_activation, relu_backward,
+                                      relu_forward, softmax_backward,
+                                      softmax_forward)
+from .base import Layer
+
+
+def _non_negative(value, name, allow_none=False):
+    """`value` as a float >= 0 (or None when allowed), as Keras's ReLU checks."""
+    if value is None and allow_none:
+        return None
+    allowed = "None or a number >= 0" if allow_none else "a number >= 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+class Activation(Layer):
+    """Applies a named activation element-wise (softmax: over the channels)."""
+
+    def __init__(self, activation, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self._act_forward, self._act_backward = get_activation(activation)
+        self.activation = "linear" if activation is None else activation.lower()
+
+    def _forward(self, x, training):
+        return self._act_forward(x)
+
+    def _backward(self, dout, cache):
+        return self._act_backward(dout, cache), {}
+
+
+class ReLU(Layer):
+    """Rectified linear unit with Keras's max_value, negative_slope, threshold.
+
+        f(x) = max_value                       if x >= max_value
+        f(x) = x                               if threshold < x < max_value
+        f(x) = negative_slope * (x - threshold)  otherwise
+    """
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0,
+                 name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.max_value = _non_negative(max_value, "max_value", allow_none=True)
+        self.negative_slope = _non_negative(negative_slope, "negative_slope")
+        self.threshold = _non_negative(threshold, "threshold")
+
+    def _forward(self, x, training):
+        return relu_forward(x, self.max_value, self.negative_slope, self.threshold)
+
+    def _backward(self, dout, cache):
+        return relu_backward(dout, cache), {}
+
+
+class Softmax(Layer):
+    """Softmax along `axis` (-1, the channels, by default): each slice sums to 1."""
+
+    def __init__(self, axis=-1, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        n = self.input_ndim
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
+        if not -n <= axis < n:
+            raise ValueError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
+        self.axis = int(axis)
+
+    def _forward(self, x, training):
+        return softmax_forward(x, self.axis)
+
+    def _backward(self, dout, cache):
+        return softmax_backward(dout, cache), {}
+
