@@ -76,3 +76,36 @@ def same_shape(a, b, name_a, name_b):
         raise ValueError(
             f"{name_a} and {name_b} must have the same shape, "
             f"got {a.shape} and {b.shape}")
+
+
+def class_labels(labels, n_classes, name):
+    """Integer class labels in [0, n_classes) as an intp array.
+
+    Floats holding whole numbers are accepted (label volumes often load as
+    floats); fractions, booleans and out-of-range labels are refused.
+    """
+    labels = as_array(labels, name)
+    if labels.dtype.kind == "b":
+        raise TypeError(f"{name} must hold integer class labels, got dtype bool")
+    if labels.dtype.kind == "f":
+        fractional = labels[labels != np.round(labels)]
+        if fractional.size:
+            raise ValueError(f"{name} must hold integer class labels, got "
+                             f"non-integer values such as {fractional[0].item()!r}")
+    if labels.size:
+        low, high = labels.min(), labels.max()
+        if low < 0 or high >= n_classes:
+            bad = low if low < 0 else high
+            raise ValueError(f"{name} labels must lie in [0, {n_classes}) "
+                             f"({n_classes} classes), got {bad.item()!r}")
+    return labels.astype(np.intp)
+
+
+def axis(value, ndim, name="axis"):
+    """An integer axis in [-ndim, ndim - 1], returned as given (not normalised)."""
+    allowed = f"an integer in [{-ndim}, {ndim - 1}]"
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {allowed}, got {value!r}")
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)

@@ -12,6 +12,7 @@ No weights; the math and its derivatives are in
 """
 import numbers
 
+from .. import _validate
 from ..functional.activations import (get_activation, relu_backward,
                                       relu_forward, softmax_backward,
                                       softmax_forward)
@@ -72,12 +73,7 @@ class Softmax(Layer):
 
     def __init__(self, axis=-1, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        n = self.input_ndim
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
-        if not -n <= axis < n:
-            raise ValueError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
-        self.axis = int(axis)
+        self.axis = _validate.axis(axis, self.input_ndim)
 
     def _forward(self, x, training):
         return softmax_forward(x, self.axis)

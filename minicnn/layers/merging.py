@@ -13,8 +13,8 @@ returns a list of input gradients in the same order. Math in
   (N, H, W, C1) and (N, H, W, C2) -> (N, H, W, C1 + C2).
   axis=0 joins batches (N1 + N2 samples), as Keras allows.
 """
-import numbers
 
+from .. import _validate
 from ..functional.merging import (add_backward, add_forward, add_output_shape,
                                   concatenate_backward, concatenate_forward,
                                   concatenate_output_shape)
@@ -52,12 +52,7 @@ class Concatenate(Layer):
 
     def __init__(self, axis=-1, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        n = self.input_ndim
-        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-            raise TypeError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
-        if not -n <= axis < n:
-            raise ValueError(f"axis must be an integer in [{-n}, {n - 1}], got {axis!r}")
-        self.axis = int(axis)
+        self.axis = _validate.axis(axis, self.input_ndim)
 
     def _check_inputs(self, inputs):
         xs = super()._check_inputs(inputs)
