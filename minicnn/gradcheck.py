@@ -48,6 +48,10 @@ def numerical_gradient(f, array, upstream=None, h=DEFAULT_STEP):
     """
     if array.dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 array, got {array.dtype}")
+    if not array.flags.c_contiguous:
+        # reshape(-1) would return a copy and the perturbations would be lost.
+        raise ValueError("numerical_gradient needs a C-contiguous array "
+                         "(np.ascontiguousarray) so that it can perturb it in place")
     grad = np.zeros_like(array)
     flat, flat_grad = array.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -74,7 +78,8 @@ def check_layer(layer, inputs, training=False, seed=0, h=DEFAULT_STEP):
         raise TypeError(f"check_layer: {layer.name} must be float64 "
                         f"(dtype='float64'), got {layer.dtype}")
     is_list = isinstance(inputs, (list, tuple))
-    xs = [np.array(x, dtype=np.float64) for x in (inputs if is_list else [inputs])]
+    xs = [np.array(x, dtype=np.float64, order="C")
+          for x in (inputs if is_list else [inputs])]
     arg = xs if is_list else xs[0]
 
     def run():
@@ -104,8 +109,8 @@ def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP):
     The scalar loss is scaled by a random upstream gradient g, so the check
     also proves that ``backward(g)`` scales by g. Returns {'y_pred': err}.
     """
-    y_true = np.array(y_true, dtype=np.float64)
-    y_pred = np.array(y_pred, dtype=np.float64)
+    y_true = np.array(y_true, dtype=np.float64, order="C")
+    y_pred = np.array(y_pred, dtype=np.float64, order="C")
     g = float(np.random.default_rng(seed).standard_normal())
     loss(y_true, y_pred)
     analytic = loss.backward(g)

@@ -60,3 +60,16 @@ def test_command_line_table_passes_for_every_layer_and_loss():
                  "CategoricalCrossentropy", "BinaryCrossentropy", "Dice"]:
         assert name in result.stdout
     assert " 0 failed" in result.stdout
+
+
+def test_numerical_gradient_refuses_a_strided_view():
+    """A non-contiguous array would be perturbed through a copy: all zeros."""
+    x = np.zeros((3, 4)).T
+    with pytest.raises(ValueError, match="C-contiguous"):
+        numerical_gradient(lambda: x * 2, x, np.ones((4, 3)))
+
+
+def test_check_layer_accepts_transposed_inputs():
+    x = np.moveaxis(np.random.default_rng(1).standard_normal((2, 3, 5, 4)), 1, -1)
+    errors = check_layer(layers.Conv2D(2, 3, dtype="float64"), x)
+    assert max(errors.values()) < 1e-7
