@@ -8,6 +8,8 @@ layouts, so weights move between minicnn and Keras with no transposes.
 from .config import floatx, get_backend, set_backend, set_floatx
 from .rng import set_random_seed
 from . import initializers, layers, losses, metrics
+from . import data
+from . import datasets
 
 __version__ = "0.1.0"
 
@@ -15,3 +17,4 @@ __all__ = [
     "floatx", "set_floatx", "get_backend", "set_backend", "set_random_seed",
     "initializers", "layers", "losses", "metrics",
 ]
+__all__ += ["data", "datasets"]
