@@ -4,3 +4,10 @@ Each layer is a thin class around the pure kernels in ``minicnn.functional``;
 see ``minicnn.layers.base`` for the protocol they share.
 """
 from .base import Layer
+from .convolutional import Conv2D, Conv2DTranspose
+from .pooling import MaxPooling2D
+from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
+from .activation import Activation, ReLU, Softmax
+from .merging import Add, Concatenate
+from .normalization import BatchNormalization
+from .regularization import Dropout

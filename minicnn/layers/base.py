@@ -61,6 +61,7 @@ class Layer(ABC):
 
     n_inputs = 1          # None: a list of two or more inputs
     input_ndim = 4        # NHWC
+    fixed_axes = (-1,)    # axes that may not change after build (channels)
 
     def __init__(self, name=None, dtype=None, trainable=True):
         self.name = name if name is not None else unique_name(type(self).__name__)
@@ -156,7 +157,7 @@ class Layer(ABC):
                 raise TypeError(f"{self.name}: expects one array, got a "
                                 f"{type(inputs).__name__} of {len(inputs)} items")
             x = self._check_one(inputs, "inputs")
-            if self.built and x.shape[1:] != tuple(self.input_shape[1:]):
+            if self.built:
                 self._check_compatible(x.shape, self.input_shape)
             return x
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
@@ -164,13 +165,23 @@ class Layer(ABC):
                             f"got {type(inputs).__name__}")
         xs = [self._check_one(x, f"inputs[{i}]") for i, x in enumerate(inputs)]
         if self.built:
+            if len(xs) != len(self.input_shape):
+                raise ValueError(f"{self.name}: was built for {len(self.input_shape)} "
+                                 f"inputs, got {len(xs)}")
             for i, (x, shape) in enumerate(zip(xs, self.input_shape)):
                 self._check_compatible(x.shape, shape, f"inputs[{i}]")
         return xs
 
     def _check_compatible(self, shape, built_shape, where="inputs"):
-        """After build, only the dimensions left as None may change."""
-        for axis, (got, want) in enumerate(zip(shape[1:], built_shape[1:]), 1):
+        """After build, the axes the weights depend on must not change.
+
+        Those are ``self.fixed_axes`` (the channels, by default): as in Keras,
+        a convolutional layer built on 104 x 104 images runs on 128 x 128 ones,
+        but not on images with another number of channels.
+        """
+        for axis in self.fixed_axes:
+            axis = axis % len(shape)
+            got, want = shape[axis], built_shape[axis]
             if want is not None and got != want:
                 raise ValueError(
                     f"{self.name}: {where} has shape {shape}, but the layer was "
