@@ -8,6 +8,9 @@ layouts, so weights move between minicnn and Keras with no transposes.
 from .config import floatx, get_backend, set_backend, set_floatx
 from .rng import set_random_seed
 from . import initializers, layers, losses, metrics
+from . import optimizers
+from . import callbacks
+from . import models
 from . import data
 from . import datasets
 
@@ -17,4 +20,5 @@ __all__ = [
     "floatx", "set_floatx", "get_backend", "set_backend", "set_random_seed",
     "initializers", "layers", "losses", "metrics",
 ]
+__all__ += ["models", "optimizers", "callbacks"]
 __all__ += ["data", "datasets"]

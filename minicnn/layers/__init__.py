@@ -11,3 +11,4 @@ from .activation import Activation, ReLU, Softmax
 from .merging import Add, Concatenate
 from .normalization import BatchNormalization
 from .regularization import Dropout
+from .core import Input, InputLayer

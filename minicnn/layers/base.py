@@ -76,6 +76,9 @@ class Layer(ABC):
         self.input_shape = None        # (None, H, W, C) once built
         self._cache = None
         self._output_shape = None      # shape of the last forward output
+        # Set when the layer is called on symbolic tensors (layers.core):
+        self._inbound = None           # the SymbolicTensors it was called on
+        self.output = None             # the SymbolicTensor it produced
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape):
@@ -101,6 +104,12 @@ class Layer(ABC):
 
     # ---------------------------------------------------------------- forward
     def __call__(self, inputs, training=False):
+        """``layer(x)`` runs ``forward`` on arrays; on the symbolic tensors of
+        ``layers.Input`` it records a node of a model graph instead (see
+        ``minicnn.layers.core``)."""
+        from .core import call_symbolic, is_symbolic  # core imports this module
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs)
         return self.forward(inputs, training=training)
 
     def forward(self, inputs, training=False):
