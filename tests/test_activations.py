@@ -147,14 +147,14 @@ def test_softmax_backward_sums_to_zero_along_axis():
 # ------------------------------------------------------------ gradient checks
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", NAMES)
-def test_activation_gradients(name, shape):
+def test_activation_gradients(name, shape, backend):
     x = _away_from(_x(shape), [0.0]) if name == "relu" else _x(shape)
     errors = check_layer(layers.Activation(name, dtype="float64"), x)
     assert max(errors.values()) < 1e-7, errors
 
 
 @pytest.mark.parametrize("case", RELU_CASES)
-def test_relu_layer_gradients(case):
+def test_relu_layer_gradients(case, backend):
     max_value, negative_slope, threshold = case
     x = _away_from(_x((2, 5, 3, 2)), _relu_kinks(max_value, threshold))
     layer = layers.ReLU(max_value, negative_slope, threshold, dtype="float64")
@@ -164,7 +164,7 @@ def test_relu_layer_gradients(case):
 
 @pytest.mark.parametrize("shape", SHAPES[:2])
 @pytest.mark.parametrize("axis", SOFTMAX_AXES)
-def test_softmax_layer_gradients(axis, shape):
+def test_softmax_layer_gradients(axis, shape, backend):
     errors = check_layer(layers.Softmax(axis, dtype="float64"), _x(shape))
     assert errors["input"] < 1e-7, errors
 
@@ -179,7 +179,7 @@ def test_gradients_are_not_trivially_equal():
 
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("name", NAMES)
-def test_activation_keras_parity(name):
+def test_activation_keras_parity(name, backend):
     from keras_helpers import assert_parity, keras
     x = _away_from(_x((2, 5, 3, 4)), [0.0])
     assert_parity(layers.Activation(name, dtype="float64"),
@@ -187,7 +187,7 @@ def test_activation_keras_parity(name):
 
 
 @pytest.mark.parametrize("case", RELU_CASES)
-def test_relu_keras_parity(case):
+def test_relu_keras_parity(case, backend):
     from keras_helpers import assert_parity, keras
     max_value, negative_slope, threshold = case
     x = _away_from(_x((2, 5, 3, 2)), _relu_kinks(max_value, threshold))
@@ -197,7 +197,7 @@ def test_relu_keras_parity(case):
 
 
 @pytest.mark.parametrize("axis", SOFTMAX_AXES)
-def test_softmax_keras_parity(axis):
+def test_softmax_keras_parity(axis, backend):
     from keras_helpers import assert_parity, keras
     assert_parity(layers.Softmax(axis, dtype="float64"),
                   keras.layers.Softmax(axis=axis, dtype="float64"), _x((3, 4, 5, 2)))

@@ -131,7 +131,7 @@ def test_col2im_is_the_adjoint_of_im2col():
 
 # ------------------------------------------------------------ gradient checks
 @pytest.mark.parametrize("case", CONV_CASES + STRIDED_DILATED_CASES)
-def test_conv2d_gradients(case):
+def test_conv2d_gradients(case, backend):
     layer = _conv_layer(case, bias_initializer="he_normal")
     errors = check_layer(layer, _input(case))
     assert max(errors.values()) < 1e-7, errors
@@ -139,14 +139,14 @@ def test_conv2d_gradients(case):
 
 
 @pytest.mark.parametrize("case", TRANSPOSE_CASES + STRIDED_DILATED_TRANSPOSE_CASES)
-def test_conv2d_transpose_gradients(case):
+def test_conv2d_transpose_gradients(case, backend):
     layer = _transpose_layer(case, bias_initializer="he_normal")
     errors = check_layer(layer, _input(case))
     assert max(errors.values()) < 1e-7, errors
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "softmax"])
-def test_conv2d_with_activation_gradients(activation):
+def test_conv2d_with_activation_gradients(activation, backend):
     case = CONV_CASES[2]
     layer = _conv_layer(case, activation=activation)
     errors = check_layer(layer, _input(case, seed=7))
@@ -163,7 +163,7 @@ def test_conv2d_without_bias_has_only_a_kernel():
 # -------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_conv2d_keras_parity(case, activation):
+def test_conv2d_keras_parity(case, activation, backend):
     from keras_helpers import assert_parity, keras
     layer = _conv_layer(case, activation=activation)
     x = _input(case)
@@ -181,7 +181,7 @@ def test_conv2d_keras_parity(case, activation):
 
 
 @pytest.mark.parametrize("case", KERAS_TRANSPOSE_CASES)
-def test_conv2d_transpose_keras_parity(case):
+def test_conv2d_transpose_keras_parity(case, backend):
     from keras_helpers import assert_parity, keras
     layer = _transpose_layer(case)
     x = _input(case)

@@ -149,7 +149,7 @@ def test_value_matches_loop_oracle(kind, from_logits, shape):
 # ------------------------------------------------------ gradient checks ---
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind,from_logits", CASES)
-def test_gradient_check(kind, from_logits, shape):
+def test_gradient_check(kind, from_logits, shape, backend):
     loss, y_true, y_pred = _case(kind, shape, from_logits)
     errors = check_loss(loss, y_true, y_pred, seed=1)
     assert errors["y_pred"] < GRAD_TOL, errors
@@ -214,7 +214,7 @@ def _tf_dice(smooth):
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind,from_logits", CASES)
-def test_keras_parity(kind, from_logits, shape):
+def test_keras_parity(kind, from_logits, shape, backend):
     loss, y_true, y_pred = _case(kind, shape, from_logits)
     fn = _tf_dice(loss.smooth) if kind == "dice" else _keras_loss(kind, from_logits)
     _assert_parity(loss, fn, y_true, y_pred)
@@ -230,7 +230,7 @@ def _clipped_probabilities(shape, seed=0):
 
 
 @pytest.mark.parametrize("kind", ["categorical", "sparse"])
-def test_keras_parity_where_probabilities_are_clipped(kind):
+def test_keras_parity_where_probabilities_are_clipped(kind, backend):
     shape = (2, 3, 4, 3)
     loss, y_true, _ = _case(kind, shape, False)
     y_pred = _clipped_probabilities(shape)

@@ -61,7 +61,7 @@ def test_add_matches_oracle():
 
 # ------------------------------------------------------------ gradient checks
 @pytest.mark.parametrize("axis, shapes", CONCAT_CASES)
-def test_concatenate_gradients(axis, shapes):
+def test_concatenate_gradients(axis, shapes, backend):
     errors = check_layer(layers.Concatenate(axis=axis, dtype="float64"), _inputs(shapes))
     assert len(errors) == len(shapes)
     assert max(errors.values()) < 1e-7, errors
@@ -86,7 +86,7 @@ def test_input_gradients_are_independent_arrays():
 
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("axis, shapes", CONCAT_CASES)
-def test_concatenate_keras_parity(axis, shapes):
+def test_concatenate_keras_parity(axis, shapes, backend):
     from keras_helpers import assert_parity, keras
     assert_parity(layers.Concatenate(axis=axis, dtype="float64"),
                   keras.layers.Concatenate(axis=axis, dtype="float64"), _inputs(shapes))

@@ -139,7 +139,7 @@ def test_five_layer_cnn_parity():
 
 
 @pytest.mark.parametrize("training", [False, True])
-def test_unet_parity(unet_pair, data, training):
+def test_unet_parity(unet_pair, data, training, backend):
     """training=True runs BatchNormalization on batch statistics."""
     model, kmodel = unet_pair
     kmodel.set_weights(model.get_weights())

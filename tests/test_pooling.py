@@ -104,7 +104,7 @@ def test_backward_does_not_modify_dout_and_keeps_dtype():
 
 # ------------------------------------------------------------- gradient check
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_gradient_check(case):
+def test_gradient_check(case, backend):
     errors = check_layer(_layer(case), _distinct_input(case))
     assert errors["input"] < 1e-7, errors
 
@@ -112,7 +112,7 @@ def test_gradient_check(case):
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("make_input", [_distinct_input, _tied_input])
-def test_keras_parity(case, make_input):
+def test_keras_parity(case, make_input, backend):
     from keras_helpers import assert_parity
     layer, keras_layer = _layer(case), _keras_layer(case)
     keras_layer.build((None, *case[1:4]))

@@ -36,7 +36,7 @@ def inputs_for(model, n=2, seed=0):
     ({"upsampling": "transpose"}, True),
     ({"padding": "valid", "input_shape": (44, 48, 1)}, True),
 ])
-def test_unet_gradcheck_end_to_end(kwargs, training):
+def test_unet_gradcheck_end_to_end(kwargs, training, backend):
     """Central differences on 6 random entries of the input and of every weight."""
     model = tiny_unet(activation="tanh", **kwargs)
     errors = model_gradient_errors(model, inputs_for(model), training=training, samples=6)
@@ -66,7 +66,7 @@ def test_gradient_of_the_loss_through_the_unet():
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"upsampling": "transpose"}])
-def test_relu_unet_gradients_match_keras(kwargs):
+def test_relu_unet_gradients_match_keras(kwargs, backend):
     """The tiny ReLU U-Net, ties and dead units included, against tf.GradientTape."""
     model = tiny_unet(**kwargs)
     kmodel = keras_unet((8, 12, 1), 3, filters=(2, 3), bottleneck=4, **kwargs)

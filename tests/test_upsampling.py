@@ -121,7 +121,7 @@ def test_float32_and_dout_untouched(interpolation):
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_gradient_check(shape, size, interpolation):
+def test_gradient_check(shape, size, interpolation, backend):
     layer = layers.UpSampling2D(size, interpolation=interpolation, dtype="float64")
     errors = check_layer(layer, _input(shape))
     assert errors["input"] < 1e-7, errors
@@ -131,7 +131,7 @@ def test_gradient_check(shape, size, interpolation):
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_keras_parity(shape, size, interpolation):
+def test_keras_parity(shape, size, interpolation, backend):
     from keras_helpers import assert_parity, keras
     layer = layers.UpSampling2D(size, interpolation=interpolation, dtype="float64")
     keras_layer = keras.layers.UpSampling2D(size, interpolation=interpolation,

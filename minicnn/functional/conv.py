@@ -57,6 +57,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..config import get_backend
 from .im2col import (col2im, conv_output_size, effective_kernel_size, im2col,
                      pad_hw, padding_amounts, unpad_hw)
 
@@ -126,6 +127,9 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation):
     x (N, H, W, C_in), kernel (kh, kw, C_in, C_out), bias (C_out,) or None,
     strides and dilation (height, width) pairs, padding 'valid' or 'same'.
     """
+    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
+        from ..numba_kernels import conv as fast
+        return fast.conv2d_forward(x, kernel, bias, strides, padding, dilation)
     geom = conv_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation, padding)
     y = conv2d(x, kernel, geom)
     if bias is not None:
@@ -135,6 +139,9 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation):
 
 def conv2d_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_forward; dbias None without bias."""
+    if get_backend() == "numba":
+        from ..numba_kernels import conv as fast
+        return fast.conv2d_backward(dy, cache)
     x, kernel, has_bias, geom = cache
     dx = conv2d_input_grad(dy, kernel, geom)
     dkernel = conv2d_weight_grad(x, dy, kernel.shape, geom)
@@ -180,6 +187,10 @@ def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
     x (N, H, W, C_in), kernel (kh, kw, C_out, C_in) as in Keras, bias (C_out,)
     or None, output_padding None or a (height, width) pair.
     """
+    if get_backend() == "numba":
+        from ..numba_kernels import conv as fast
+        return fast.conv2d_transpose_forward(x, kernel, bias, strides, padding,
+                                             dilation, output_padding)
     geom = transpose_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation,
                               padding, output_padding)
     # conv2d_input_grad sees x as "dy" of A: (N, H, W, C_in) with A's C_out = C_in.
@@ -191,6 +202,9 @@ def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
 
 def conv2d_transpose_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_transpose_forward."""
+    if get_backend() == "numba":
+        from ..numba_kernels import conv as fast
+        return fast.conv2d_transpose_backward(dy, cache)
     x, kernel, has_bias, geom = cache
     dx = conv2d(dy, kernel, geom)                             # A dy: (N, H, W, C_in)
     # y = A^T x is bilinear in (kernel, x) exactly as conv2d is in (input, kernel)

@@ -50,6 +50,8 @@ course's arithmetic by hand.
 """
 import numpy as np
 
+from ..config import get_backend
+
 EPSILON = 1e-7          # keras.backend.epsilon()
 
 
@@ -76,6 +78,9 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
 
     y_true, y_pred: same shape, e.g. (N, H, W, C). Returns (value, cache).
     """
+    if get_backend() == "numba" and axis in (-1, np.ndim(y_pred) - 1):   # twin: last axis
+        from ..numba_kernels import losses as fast
+        return fast.categorical_crossentropy_forward(y_true, y_pred, from_logits, axis)
     # Work with the class axis last; backward moves the gradient back.
     y = np.moveaxis(y_true, axis, -1)                            # (N, H, W, C)
     p = np.moveaxis(y_pred, axis, -1)                            # (N, H, W, C)
@@ -96,6 +101,9 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
 
 def categorical_crossentropy_backward(dvalue, cache):
     """d(dvalue * value) / d y_pred, same shape as y_pred."""
+    if get_backend() == "numba" and cache["axis"] in (-1, np.ndim(cache["y"]) - 1):
+        from ..numba_kernels import losses as fast
+        return fast.categorical_crossentropy_backward(dvalue, cache)
     y = cache["y"]
     scale = dvalue / cache["count"]
     if cache["from_logits"]:
@@ -114,6 +122,9 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
     labels: (N, H, W) integers in [0, C); y_pred: (N, H, W, C).
     Returns (value, cache).
     """
+    if get_backend() == "numba" and from_logits:    # twin: logits only
+        from ..numba_kernels import losses as fast
+        return fast.sparse_categorical_crossentropy_forward(labels, y_pred, from_logits)
     index = labels[..., None]                                    # (N, H, W, 1)
     cache = {"from_logits": from_logits, "count": _pixel_count(y_pred.shape),
              "onehot": index == np.arange(y_pred.shape[-1])}     # (N, H, W, C)
@@ -132,6 +143,9 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
 
 def sparse_categorical_crossentropy_backward(dvalue, cache):
     """d(dvalue * value) / d y_pred, shape (N, H, W, C)."""
+    if get_backend() == "numba" and cache["from_logits"]:
+        from ..numba_kernels import losses as fast
+        return fast.sparse_categorical_crossentropy_backward(dvalue, cache)
     onehot = cache["onehot"]
     scale = dvalue / cache["count"]
     if cache["from_logits"]:

@@ -47,6 +47,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _validate
+from ..config import get_backend
 from .im2col import PADDING_MODES, conv_output_size, padding_amounts, unpad_hw
 
 PoolGeometry = namedtuple("PoolGeometry", "in_hw pool_size strides pads out_hw")
@@ -107,6 +108,9 @@ def _pad_with(x, pads, value):
 
 def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
     """Max pooling. x (N, H, W, C) float -> (y (N, OH, OW, C), cache)."""
+    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
+        from ..numba_kernels import pooling as fast
+        return fast.max_pool2d_forward(x, pool_size, strides, padding)
     x = _validate.as_array(x, "x", ndim=4)
     if x.dtype.kind != "f":
         raise TypeError(f"x must be a float array (padding uses -inf), got dtype {x.dtype}")
@@ -131,6 +135,9 @@ def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
 
 def max_pool2d_backward(dout, cache):
     """Gradient of max pooling: dout (N, OH, OW, C) -> dx (N, H, W, C)."""
+    if get_backend() == "numba":
+        from ..numba_kernels import pooling as fast
+        return fast.max_pool2d_backward(dout, cache)
     winner, x_shape, geom = cache
     (top, bottom), (left, right) = geom.pads
     padded_shape = (x_shape[0], x_shape[1] + top + bottom,

@@ -56,6 +56,7 @@ float64 minicnn layer agrees with Keras only to about 1e-7.)
 import numpy as np
 
 from .. import _validate
+from ..config import get_backend
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
@@ -67,6 +68,9 @@ def _checked(x, size):
 
 def upsample_nearest2d_forward(x, size):
     """Nearest-neighbour upsampling: x (N, H, W, C) -> y (N, H*sh, W*sw, C)."""
+    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
+        from ..numba_kernels import upsampling as fast
+        return fast.upsample_nearest2d_forward(x, size)
     x, (sh, sw) = _checked(x, size)
     n, h, w, c = x.shape
     blocks = np.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
@@ -76,6 +80,9 @@ def upsample_nearest2d_forward(x, size):
 
 def upsample_nearest2d_backward(dout, cache):
     """Adjoint of nearest upsampling: sum each sh x sw block of dout."""
+    if get_backend() == "numba":
+        from ..numba_kernels import upsampling as fast
+        return fast.upsample_nearest2d_backward(dout, cache)
     sh, sw = cache
     n, oh, ow, c = dout.shape
     blocks = dout.reshape(n, oh // sh, sh, ow // sw, sw, c)  # (N, H, sh, W, sw, C)
