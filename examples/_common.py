@@ -1,0 +1,295 @@
+"""Helpers shared by the example scripts, so each script shows its concept only.
+
+Nothing here teaches anything about networks: command-line options, the
+output folder, printing, the colours of label maps, loading brain slices,
+and a train-then-score routine for the scripts that train (01, 07, 09, 10).
+
+Every script accepts
+
+    --out DIR    where figures go (default: examples/out/<script name>/)
+    --quick      a much smaller run (also: environment MINICNN_QUICK=1),
+                 used by the tests; the numbers it prints are not meaningful
+and the scripts that train (01, 07, 09, 10) also
+
+    --backend    'numba' (compiled kernels, the default when Numba is
+                 installed) or 'numpy' (the readable reference kernels)
+    --epochs N, --learning-rate R    to train longer or differently
+"""
+import argparse
+import importlib.util
+import os
+import time
+
+import minicnn  # first: it sets thread defaults before NumPy loads (minicnn._threads)
+
+import matplotlib
+
+matplotlib.use("Agg")   # files only, no window: works on servers and in CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from minicnn import data, datasets, metrics, optimizers  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QUICK_ENV = "MINICNN_QUICK"
+
+# ----------------------------------------------------------------- labels
+# The embedded data have 4 classes; the course's task merged CSF into the
+# background (3 classes: background, GM, WM).
+CLASSES = {4: ("background", "CSF", "grey matter", "white matter"),
+           3: ("background", "grey matter", "white matter")}
+TO_COURSE_TASK = {0: 0, 1: 0, 2: 1, 3: 2}      # 4 classes -> the course's 3
+_COLOURS = {"background": "#000000", "CSF": "#3b82f6",
+            "grey matter": "#a3a3a3", "white matter": "#f5f5f0"}
+
+
+def label_cmap(n_classes=4):
+    """A categorical colour map: one flat colour per class, no blending.
+
+    Grey matter is grey and white matter near-white, as on a T1 image; CSF
+    is blue so that it stands out; background is black.
+    """
+    colours = [_COLOURS[name] for name in CLASSES[n_classes]]
+    cmap = ListedColormap(colours)
+    norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
+    return cmap, norm
+
+
+def label_legend(target, n_classes=4, **kwargs):
+    """A legend naming each class colour, on a figure (once) or on one axes."""
+    handles = [Patch(facecolor=_COLOURS[name], edgecolor="0.4", label=name)
+               for name in CLASSES[n_classes]]
+    options = dict(loc="lower center", ncol=n_classes, fontsize=9, frameon=False)
+    options.update(kwargs)
+    target.legend(handles=handles, **options)
+
+
+# ---------------------------------------------------------------- options
+def setup(script_file, description, training=False):
+    """Parse the common options; returns (args, output folder).
+
+    training=True adds --backend (and switches minicnn to it), --epochs and
+    --learning-rate (None when not given: each script has its defaults).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    name = os.path.splitext(os.path.basename(script_file))[0]
+    parser.add_argument("--out", default=os.path.join(HERE, "out", name),
+                        help="folder for the figures (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"a tiny run for tests (also {QUICK_ENV}=1)")
+    if training:
+        parser.add_argument("--backend", choices=("numba", "numpy"), default=None,
+                            help="kernel backend (default: numba if installed)")
+        parser.add_argument("--epochs", type=int, default=None,
+                            help="passes over the training data")
+        parser.add_argument("--learning-rate", type=float, default=None,
+                            help="Adam's learning rate")
+    args = parser.parse_args()
+    args.quick = args.quick or os.environ.get(QUICK_ENV, "0") not in ("", "0")
+    os.makedirs(args.out, exist_ok=True)
+    if training:
+        args.backend = choose_backend(args.backend)
+    minicnn.set_random_seed(0)
+    print(f"{name}: figures go to {args.out}" + ("  [quick mode]" if args.quick else ""))
+    return args, args.out
+
+
+def choose_backend(name=None):
+    """Use the compiled kernels when Numba is installed (5-9x faster training)."""
+    if name is None:
+        name = "numba" if importlib.util.find_spec("numba") else "numpy"
+    minicnn.set_backend(name)
+    print(f"backend: {name}")
+    return name
+
+
+def banner(title):
+    print()
+    print(title)
+    print("-" * len(title))
+
+
+# ---------------------------------------------------------------- figures
+def show(ax, image, title=None, labels=None, **kwargs):
+    """Draw a slice with anatomy's 'up' at the top.
+
+    minicnn's slices are (H, W) = two voxel axes in RAS order (e.g. axial:
+    left->right, posterior->anterior). Transposed and flipped, anterior (or
+    superior) is up and the subject's right is on the picture's right.
+    labels=K draws a K-class label map with the categorical colours.
+    """
+    picture = np.flipud(np.asarray(image).T)
+    if labels:
+        cmap, norm = label_cmap(labels)
+        im = ax.imshow(picture, cmap=cmap, norm=norm, interpolation="nearest")
+    else:
+        kwargs.setdefault("cmap", "gray")
+        im = ax.imshow(picture, interpolation="nearest", **kwargs)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=9)
+    return im
+
+
+def save(fig, out, name):
+    """Write `fig` to out/name at a resolution that stays small and sharp."""
+    path = os.path.join(out, name)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    print(f"figure: {path}")
+    return path
+
+
+# ------------------------------------------------------------------ data
+def template_slices(axis=2, min_brain=0.2):
+    """Slices of the embedded template (2 mm): x (N, H, W, 1), y (N, H, W), positions.
+
+    Only slices whose brain covers at least `min_brain` of the slice: the
+    nearly empty end slices say little about tissue.
+    """
+    icbm = datasets.icbm152(resolution=2)
+    x, y, positions = data.extract_slices(icbm.t1, axis=axis, labels=icbm.labels)
+    keep = (y > 0).mean(axis=(1, 2)) >= min_brain
+    return x[keep], y[keep], positions[keep]
+
+
+def synth_subjects(subjects, step=2, min_brain=0.05, seed=0):
+    """Axial slices of synthetic subjects, each subject normalised on its own.
+
+    Every `step`-th axial position (neighbouring slices are nearly
+    identical, so this loses little), keeping slices whose brain covers at
+    least `min_brain`. Intensities: the course's z-score then min-max over
+    the subject. Returns x (N, 75, 93, 1) float32, y (N, 75, 93) int32 and
+    the subject of each slice (N,).
+    """
+    generator = data.SynthGenerator(seed=seed)
+    xs, ys, owner = [], [], []
+    for k in subjects:
+        x, y, _ = generator.slices(k, axis=2, positions=np.arange(0, generator.shape[2], step))
+        keep = (y > 0).mean(axis=(1, 2)) >= min_brain
+        xs.append(data.zscore_minmax(x[keep]))
+        ys.append(y[keep])
+        owner.append(np.full(int(keep.sum()), k))
+    return np.concatenate(xs), np.concatenate(ys), np.concatenate(owner)
+
+
+def course_task_data(quick, multiple=1):
+    """Train / validation / test slices of synthetic subjects, the course's task.
+
+    Whole subjects per set (see example 07): subjects 0-7 train, 8
+    validates, 9-11 test (quick: 0, 1, 2 and fewer slices). Labels are
+    merged to the course's 3 classes (CSF -> background). Images and labels
+    are padded so that H and W divide `multiple`. Returns {'train': (x, y),
+    'validation': (x, y), 'test': (x, y)} and the subject ids of each set.
+    """
+    ids = ({"train": [0], "validation": [1], "test": [2]} if quick else
+           {"train": list(range(8)), "validation": [8], "test": [9, 10, 11]})
+    step = 6 if quick else 2
+    sets = {}
+    for name, subjects in ids.items():
+        x, y4, _ = synth_subjects(subjects, step=step)
+        y = data.remap_labels(y4, TO_COURSE_TASK)
+        if multiple > 1:
+            x, y, _ = pad_pair(x, y, multiple)
+        sets[name] = (x, y)
+        print(f"{name:10s} subjects {subjects}: x {x.shape}, y {y.shape}")
+    return sets, ids
+
+
+def pad_pair(x, y, multiple):
+    """Pad images and labels alike so H and W divide `multiple` (a U-Net's 2**depth)."""
+    x, margins = data.pad_to_multiple(x, multiple)
+    y, _ = data.pad_to_multiple(y[..., None], multiple)
+    return x, y[..., 0], margins
+
+
+# --------------------------------------------------------------- training
+def train(model, x, y, n_classes, epochs, batch_size=8, learning_rate=1e-3,
+          validation=None, verbose=2):
+    """Compile with Adam + categorical cross-entropy, fit, return (history, seconds).
+
+    The course used Adam with learning_rate=1e-4 for 3 to 10 epochs over
+    about 260 subjects, i.e. thousands of steps. The examples take a few
+    hundred steps at most, so they start from Keras's default rate, 1e-3
+    (the scripts say why when they use another), and batches of 8 rather
+    than Keras's 32: more updates for the same computation.
+    """
+    model.compile(optimizer=optimizers.Adam(learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    if validation is not None:
+        validation = (validation[0], data.one_hot(validation[1], n_classes))
+    start = time.perf_counter()
+    history = model.fit(x, data.one_hot(y, n_classes), batch_size=batch_size,
+                        epochs=epochs, validation_data=validation, verbose=verbose)
+    return history, time.perf_counter() - start
+
+
+def score(model, x, y, n_classes):
+    """Accuracy and Dice per class of `model` on (x, y), from the argmax.
+
+    Returns {'accuracy', 'dice' (the mean over the foreground classes),
+    'dice_per_class' {name: value}, 'prediction' (N, H, W)}.
+    """
+    probabilities = model.predict(x, batch_size=32, verbose=0)
+    dice = metrics.Dice(n_classes=n_classes, class_ids=tuple(range(1, n_classes)))
+    dice.update_state(y, probabilities)
+    names = CLASSES[n_classes]
+    return {"accuracy": metrics.categorical_accuracy(y, probabilities),
+            "dice": dice.result(),
+            "dice_per_class": {names[c]: d for c, d in dice.result_per_class().items()},
+            "prediction": probabilities.argmax(axis=-1)}
+
+
+def plot_predictions(axes, x, y, predictions, n_classes, titles):
+    """Rows of input | label | each model's prediction, with errors in red.
+
+    axes: (rows, 2 + len(predictions)); x, y: the rows' images and labels;
+    predictions: list over models of (rows, H, W) label maps.
+    """
+    for row in range(len(x)):
+        show(axes[row, 0], x[row, ..., 0], "input" if row == 0 else None)
+        show(axes[row, 1], y[row], "label" if row == 0 else None, labels=n_classes)
+        for col, (pred, title) in enumerate(zip(predictions, titles), start=2):
+            ax = axes[row, col]
+            show(ax, pred[row], title if row == 0 else None, labels=n_classes)
+            wrong = np.flipud((pred[row] != y[row]).T)
+            overlay = np.zeros(wrong.shape + (4,))
+            overlay[wrong] = (0.9, 0.1, 0.1, 0.8)          # red, mostly opaque
+            ax.imshow(overlay, interpolation="nearest")
+
+
+def plot_curves(axes, histories):
+    """Validation loss and accuracy per epoch of each model, training loss dashed."""
+    for (name, history), colour in zip(histories.items(), plt.cm.tab10.colors):
+        h = history.history
+        epochs = np.arange(1, len(h["loss"]) + 1)
+        axes[0].plot(epochs, h["loss"], "--", color=colour, alpha=0.6)
+        axes[0].plot(epochs, h["val_loss"], "o-", color=colour, label=name)
+        axes[1].plot(epochs, h["val_accuracy"], "o-", color=colour, label=name)
+    axes[0].set_title("loss (solid: validation, dashed: training)", fontsize=10)
+    axes[1].set_title("validation accuracy", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize=8)
+
+
+def plot_scores(ax, results, baseline):
+    """Test accuracy and Dice (GM, WM) of each model; parameters in the labels."""
+    names = list(results)
+    where = np.arange(len(names))
+    for offset, key, colour, label in ((-0.2, "accuracy", "tab:blue", "accuracy"),
+                                       (0.2, "dice", "tab:green", "Dice, mean of GM and WM")):
+        bars = ax.bar(where + offset, [results[n][key] for n in names], width=0.38,
+                      color=colour, label=label)
+        ax.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax.axhline(baseline, color="tab:blue", linestyle="--", linewidth=1,
+               label=f"accuracy of 'all background' ({baseline:.2f})")
+    ax.set_xticks(where, [f"{n}\n{results[n]['params']:,} params" for n in names], fontsize=8)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("test score")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)

@@ -1,0 +1,99 @@
+"""Every example script runs in quick mode, writes its figures and prints its key numbers.
+
+Each script runs in a subprocess, as a learner would run it, with
+MINICNN_QUICK=1 (small data, one epoch) and --out pointing into a temporary
+folder. A script passes when it exits with 0, every figure it promises
+exists and opens as an image, and the numbers that are its point appear in
+what it prints (the slides' parameter counts, the corrected cross-entropy,
+the measured receptive fields...). The training scripts' scores in quick
+mode mean nothing, so only their structure is checked.
+"""
+import os
+import subprocess
+import sys
+
+import matplotlib.image
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLES = os.path.join(ROOT, "examples")
+
+# script: (figures it writes, strings its output must contain)
+CASES = {
+    "01_kernels_and_parameters.py": (
+        ["kernels.png", "feature_maps.png"],
+        ["Total params: 42", "Total params: 210", "3 * 3*3*3 + 3 = 84",
+         "Total: 42 parameters (the slides: 42)", "Total: 210 parameters (the slides: 210)"]),
+    "02_stride_and_padding.py": (
+        ["padding_grid.png", "stride_padding_slice.png"],
+        ["padding='valid' ) -> (1, 54, 45, 3)", "padding='same'  ) -> (1, 55, 46, 3)",
+         " 110     same      2   55               (0, 1)"]),
+    "03_receptive_field_and_dilation.py": (
+        ["receptive_fields.png", "rf_growth.png"],
+        ["analytic field 7 x 7; measured (non-zero input gradient) 7 x 7",
+         "analytic field 13 x 13; measured (non-zero input gradient) 13 x 13",
+         "analytic field 15 x 15; measured (non-zero input gradient) 15 x 15",
+         "models.simple_cnn(dilation_rate=2): field 13 x 13 (analytic 13), 4,851 parameters"]),
+    "04_downsampling_and_upsampling.py": (
+        ["toy_examples.png", "brain_slice.png"],
+        ["vs UpSampling2D(2):  max |difference| = 0.0e+00",
+         "8,224 parameters = 2*2*64*32 + 32", "height 75: 'valid' -> 37"]),
+    "05_activations_and_losses.py": (
+        ["activations.png", "cross_entropy.png", "softmax_output.png"],
+        ["sum  = 3.322", "sum  = 0.966", "mean = 1.107", "mean = 0.322",
+         "= 3.64", "give -1.64", "CategoricalCrossentropy = 0.7675 nats"]),
+    "06_metrics.py": (
+        ["predictions.png", "scores.png"],
+        ["whole volume     accuracy 0.576", "59 brain slices  accuracy 0.457",
+         "binary accuracy over 4 channels 0.729", "Dice of class 1 = 2 * 2 / (4 + 4) = 0.50"]),
+    "07_cross_validation.py": (
+        ["splits.png", "fold_scores.png"],
+        ["every subject is tested exactly once: True", "fold 2:", "test accuracy"]),
+    "08_feature_extraction.py": (
+        ["planes.png", "stacks_and_patches.png"],
+        ["gives the label volume back exactly: True", "-> (92, 112, 96, 1)",
+         "context=2: x (77, 75, 93, 5)", "patches_to_volume (overlaps averaged) gives the "
+         "volume back: True"]),
+    "09_simple_networks.py": (
+        ["curves.png", "comparison.png", "predictions.png"],
+        ["simple CNN         4,851", "5-layer 5x5       24,379",
+         "baseline (background everywhere)"]),
+    "10_unet.py": (
+        ["curves.png", "comparison.png", "predictions.png"],
+        ["Total params: 1,946,342", "Non-trainable params: 2", "small (< 120k)       96,615",
+         "baseline (background everywhere)"]),
+}
+
+
+def test_every_script_is_covered():
+    scripts = sorted(f for f in os.listdir(EXAMPLES) if f[:2].isdigit() and f.endswith(".py"))
+    assert scripts == sorted(CASES)
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_example_runs_in_quick_mode(script, tmp_path):
+    figures, expected = CASES[script]
+    env = dict(os.environ, MINICNN_QUICK="1", MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--out",
+                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert run.returncode == 0, f"{script} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert "[quick mode]" in run.stdout
+    for name in figures:
+        path = tmp_path / name
+        assert path.is_file(), f"{script} did not write {name}"
+        image = matplotlib.image.imread(path)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, (name, image.shape)
+        assert image.std() > 0.01, f"{name} is blank"
+    for text in expected:
+        assert text in run.stdout, f"{script}: {text!r} not printed"
+
+
+def test_quick_flag_without_environment(tmp_path):
+    """--quick alone (no MINICNN_QUICK) selects quick mode."""
+    env = {k: v for k, v in os.environ.items() if k != "MINICNN_QUICK"}
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, "02_stride_and_padding.py"),
+                          "--quick", "--out", str(tmp_path)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "[quick mode]" in run.stdout
