@@ -1,0 +1,5 @@
+"""``python -m minicnn``: the ``minicnn`` command (see ``minicnn.cli``)."""
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,178 @@
+"""What a trained model needs besides its weights: the model card.
+
+``minicnn train`` writes two files side by side:
+
+    model.npz     the weights (``model.save_weights``; layer classes and shapes inside)
+    model.json    the model card: how to rebuild the network and how to feed it
+
+and ``minicnn predict --weights model.npz`` reads both. The card holds::
+
+    {"format": "minicnn-model-card", "version": 1,
+     "model": "unet",                          a name of MODELS below
+     "builder": "unet", "arguments": {...},    minicnn.models.<builder>(shape, n_classes, **arguments)
+     "n_classes": 4, "class_names": [...],     index k of the output = class_names[k]
+     "axis": 2,                                slices along this voxel axis (RAS+: 2 = axial)
+     "voxel_mm": 2.0,                          the voxel size the network was trained at
+     "pad_multiple": 8,                        H and W are padded to a multiple of this
+     "normalisation": {...}}                   see normalise_t1
+
+The network itself is fully convolutional, so the card has no input size:
+the same weights run on slices of any height and width (a multiple of
+``pad_multiple`` for a U-Net).
+
+Normalisation
+-------------
+MRI intensities have no unit, so every volume (training subject, held-out
+subject, your own T1) is scaled the same way before slicing. With x the
+skull-stripped volume:
+
+    b  = the voxels brighter than 10 % of the 99.9th percentile of x
+         (the brain, roughly: background and noise are below it)
+    s  = 99th percentile of x over b          (bright white matter)
+    x' = clip(x / s, 0, 1.5)
+
+Only a scale, no shift: the background stays at 0 whatever the scanner's
+units, and white matter lands near 1. Percentiles rather than the maximum,
+so that a few bright vessels or artefacts do not squeeze the brain into a
+small part of the range.
+"""
+import json
+import os
+
+import numpy as np
+
+from .. import models
+
+CARD_FORMAT = "minicnn-model-card"
+CARD_VERSION = 1
+
+# name: (builder in minicnn.models, its arguments, what it is)
+MODELS = {
+    "unet": ("unet", {}, "the course's U-Net: 32/64/128 filters, bottleneck 256, "
+             "nearest-neighbour upsampling"),
+    "unet-transpose": ("unet", {"upsampling": "transpose"},
+                       "the course's U-Net with Conv2DTranspose upsampling"),
+    "unet-deep": ("unet", {"filters": [32, 64, 128, 256], "bottleneck": 512},
+                  "one more level: 32/64/128/256, bottleneck 512"),
+    "unet-small": ("unet", {"filters": [8, 16, 32], "bottleneck": 48},
+                   "a U-Net under 120k parameters: 8/16/32, bottleneck 48"),
+    "simple": ("simple_cnn", {}, "the course's simple CNN: three Conv(16, 3x3)"),
+    "simple-dropout": ("simple_cnn", {"dropout": 0.2}, "the simple CNN with Dropout(0.2)"),
+    "simple-dilated": ("simple_cnn", {"dilation_rate": 2},
+                       "the simple CNN with dilation_rate=2"),
+    "five-layer": ("five_layer_cnn", {}, "the 5-layer 5x5 exercise: 8/8/16/16/32 filters"),
+}
+
+NORMALISATION = {"method": "scale-by-brain-percentile", "brain_threshold": 0.1,
+                 "brain_reference_percentile": 99.9, "percentile": 99.0,
+                 "clip": [0.0, 1.5]}
+
+
+def model_help():
+    """One line per model name, for --help."""
+    return "; ".join(f"{name}: {text}" for name, (_, _, text) in MODELS.items())
+
+
+def pad_multiple(builder, arguments):
+    """H and W must divide this: 2**levels for a U-Net, 1 for the plain CNNs."""
+    if builder == "unet":
+        return 2 ** len(arguments.get("filters", (32, 64, 128)))
+    return 1
+
+
+def build(card, input_shape):
+    """The network described by `card`, for inputs of `input_shape` (H, W, C)."""
+    builder = getattr(models, card["builder"])
+    return builder(tuple(input_shape), card["n_classes"], **card["arguments"])
+
+
+def new_card(name, class_names, axis, voxel_mm):
+    """The card of a model `name` (a key of MODELS) about to be trained."""
+    builder, arguments, _ = MODELS[name]
+    return {"format": CARD_FORMAT, "version": CARD_VERSION, "model": name,
+            "builder": builder, "arguments": dict(arguments),
+            "n_classes": len(class_names), "class_names": list(class_names),
+            "axis": int(axis), "voxel_mm": float(voxel_mm),
+            "pad_multiple": pad_multiple(builder, arguments),
+            "normalisation": dict(NORMALISATION)}
+
+
+def card_path(weights_path):
+    """model.npz -> model.json (the card sits beside the weights)."""
+    path = os.fspath(weights_path)
+    return (path[:-len(".npz")] if path.endswith(".npz") else path) + ".json"
+
+
+def write_json(path, content):
+    """Write `content` as JSON atomically: a temporary file, then a rename."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(content, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def save_model(model, card, weights_path):
+    """Write the weights (.npz, atomically) and the card beside them."""
+    model.save_weights(weights_path)
+    write_json(card_path(weights_path), card)
+
+
+def load_card(weights_path):
+    """Read and check the card next to `weights_path`; errors say what is wrong."""
+    weights_path = os.fspath(weights_path)
+    if not weights_path.endswith(".npz"):
+        raise ValueError(f"--weights must be a minicnn .npz file written by 'minicnn "
+                         f"train', got {weights_path!r}")
+    if not os.path.isfile(weights_path):
+        raise FileNotFoundError(f"no weights file {weights_path!r}")
+    path = card_path(weights_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no model card {path!r} next to the weights: 'minicnn "
+                                "train' writes it beside the .npz, keep the two together")
+    try:
+        with open(path, encoding="utf-8") as f:
+            card = json.load(f)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"model card {path!r} is not readable JSON ({err})") from None
+    if not isinstance(card, dict) or card.get("format") != CARD_FORMAT \
+            or card.get("version") != CARD_VERSION:
+        raise ValueError(f"{path!r} is not a minicnn model card (format {CARD_FORMAT!r} "
+                         f"version {CARD_VERSION})")
+    missing = [k for k in ("builder", "arguments", "n_classes", "class_names", "axis",
+                           "voxel_mm", "pad_multiple", "normalisation") if k not in card]
+    if missing or card["builder"] not in {b for b, _, _ in MODELS.values()}:
+        raise ValueError(f"model card {path!r} is incomplete or names an unknown builder "
+                         f"(missing {missing}, builder {card.get('builder')!r})")
+    return card
+
+
+def load_model(weights_path, input_shape):
+    """Rebuild the card's network for `input_shape` and load the weights.
+
+    Weights saved from another architecture are refused by ``load_weights``
+    with the first layer that differs.
+    """
+    card = load_card(weights_path)
+    model = build(card, input_shape)
+    model.load_weights(weights_path)
+    return model, card
+
+
+def normalise_t1(volume, settings=None):
+    """Scale a skull-stripped T1 volume as described in the module docstring."""
+    settings = NORMALISATION if settings is None else settings
+    if settings.get("method") != NORMALISATION["method"]:
+        raise ValueError(f"unknown normalisation {settings.get('method')!r}; this "
+                         f"minicnn knows {NORMALISATION['method']!r}")
+    x = np.asarray(volume, dtype=np.float32)
+    if not np.isfinite(x).all():
+        raise ValueError("the image holds NaN or infinite values")
+    reference = np.percentile(x, settings["brain_reference_percentile"])
+    if reference <= 0:
+        raise ValueError("the image has no positive intensities to scale (a blank "
+                         "or inverted image?)")
+    brain = x[x > settings["brain_threshold"] * reference]
+    scale = np.percentile(brain, settings["percentile"])
+    low, high = settings["clip"]
+    return np.clip(x / np.float32(scale), low, high).astype(np.float32)
