@@ -235,7 +235,7 @@ def run(args):
     content = {
         "minicnn": __version__, "python": platform.python_version(),
         "numpy": np.__version__, "platform": platform.platform(),
-        "command": ["minicnn", "train"] + list(getattr(args, "argv", [])),
+        "command": ["minicnn"] + list(getattr(args, "argv", [])),
         "seed": args.seed, "backend": get_backend(),
         "load_average_at_start": list(getattr(args, "load_average", [])),
         "recipe": {"model": args.model, "parameters": model.count_params(),
