@@ -86,20 +86,6 @@ fig.suptitle(f"Training the course's simple networks ({len(x_train)} slices of "
              f"{len(ids['train'])} subjects)", fontsize=11)
 _common.save(fig, out, "curves.png")
 
-fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
-_common.plot_scores(ax, results, baseline)
-ax.set_title(f"Held-out subjects {ids['test']}: test accuracy and Dice after {EPOCHS} "
-             "epochs", fontsize=10)
-_common.save(fig, out, "comparison.png")
-
-picks = np.linspace(0.25, 0.75, 3) * (len(x_test) - 1)
-rows = np.unique(picks.astype(int))
-fig, axes = plt.subplots(len(rows), 2 + len(results), squeeze=False,
-                         figsize=(2.2 * (2 + len(results)), 2.7 * len(rows)),
-                         layout="constrained")
-_common.plot_predictions(axes, x_test[rows], y_test[rows],
-                         [r["prediction"][rows] for r in results.values()], N_CLASSES,
-                         [f"{n}\nDice {r['dice']:.3f}" for n, r in results.items()])
-_common.label_legend(fig, N_CLASSES, loc="outside lower center")
-fig.suptitle("Held-out slices: prediction errors in red", fontsize=11)
-_common.save(fig, out, "predictions.png")
+_common.save_comparison(out, results, baseline, x_test, y_test, N_CLASSES,
+                        f"Held-out subjects {ids['test']}: test accuracy and Dice "
+                        f"after {EPOCHS} epochs")

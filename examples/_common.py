@@ -294,3 +294,25 @@ def plot_scores(ax, results, baseline):
     ax.set_ylim(0, 1.1)
     ax.set_ylabel("test score")
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3)
+
+
+def save_comparison(out, results, baseline, x_test, y_test, n_classes, title):
+    """comparison.png (scores of each model) and predictions.png (three held-out
+    slices: input, label and each model's prediction with its errors)."""
+    fig, ax = plt.subplots(figsize=(9, 4.2), layout="constrained")
+    plot_scores(ax, results, baseline)
+    ax.set_title(title, fontsize=10)
+    save(fig, out, "comparison.png")
+
+    picks = np.linspace(0.25, 0.75, 3) * (len(x_test) - 1)
+    rows = np.unique(picks.astype(int))
+    fig, axes = plt.subplots(len(rows), 2 + len(results), squeeze=False,
+                             figsize=(2.2 * (2 + len(results)), 2.7 * len(rows)),
+                             layout="constrained")
+    plot_predictions(axes, x_test[rows], y_test[rows],
+                     [r["prediction"][rows] for r in results.values()], n_classes,
+                     [f"{n}\nDice {r['dice']:.3f}" for n, r in results.items()])
+    label_legend(fig, n_classes, loc="outside lower center")
+    fig.suptitle("Held-out slices: prediction errors in red", fontsize=11)
+    save(fig, out, "predictions.png")
+
