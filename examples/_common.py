@@ -19,7 +19,7 @@ import argparse
 import os
 import time
 
-import minicnn  # first: it sets thread defaults before NumPy loads (minicnn._threads)
+import minicnn
 
 import matplotlib
 

@@ -5,7 +5,6 @@
 Data are NHWC (batch, height, width, channels) and weights use Keras's
 layouts, so weights move between minicnn and Keras with no transposes.
 """
-from . import _threads  # noqa: F401  (first: OpenBLAS defaults, before numpy loads)
 from .config import floatx, get_backend, set_backend, set_floatx
 from .rng import set_random_seed
 from . import initializers, layers, losses, metrics
