@@ -219,6 +219,23 @@ def test_predict_resamples_other_voxel_sizes(trained, tmp_path, capsys):
     assert agree > 0.85
 
 
+def test_predict_writes_plain_uint8_labels_whatever_the_input_storage(trained, tmp_path):
+    """An int16 input stored with a scale factor: the labels must not inherit
+    the scaling (they would read back as 0, 2.5, 5 ...)."""
+    image, _, affine = _subject()
+    scaled = nib.Nifti1Image((image * 1000).astype(np.float32), affine)
+    scaled.set_data_dtype(np.int16)
+    scaled.header.set_slope_inter(2.5, 10.0)
+    nib.save(scaled, tmp_path / "t1_int16.nii.gz")
+    assert _predict(trained[0] / "model.npz", tmp_path / "t1_int16.nii.gz",
+                    tmp_path / "labels.nii.gz") == 0
+    written = nib.load(tmp_path / "labels.nii.gz")
+    assert written.get_data_dtype() == np.uint8
+    labels = np.asarray(written.dataobj)
+    assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
+    assert len(np.unique(labels)) > 1
+
+
 def test_class_volumes_in_millilitres():
     labels = np.zeros((4, 5, 6), dtype=np.uint8)
     labels[0, 0, :3] = 1
@@ -265,6 +282,7 @@ def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
         (tmp_path / "t1.nii.gz", tmp_path / "t1.nii.gz", out, "must be a minicnn .npz"),
         (weights, tmp_path / "t1.nii.gz", tmp_path / "labels.png", "must end in .nii"),
         (weights, tmp_path / "t1.nii.gz", tmp_path / "no" / "l.nii.gz", "no folder"),
+        (weights, tmp_path / "t1.nii.gz", tmp_path / "t1.nii.gz", "is the input image"),
     ]
     for w, image_path, out_path, words in cases:
         assert _predict(w, image_path, out_path) == 1, words

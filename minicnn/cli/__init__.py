@@ -44,7 +44,8 @@ def build_parser():
                                      parser_class=Parser)
     commands.required = True
     for name, (module, text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=text, description=module.__doc__.split("\n")[0])
+        first_line = module.__doc__.split("\n")[0].replace("``", "")
+        sub = commands.add_parser(name, help=text, description=first_line)
         module.add_arguments(sub)
     return parser
 

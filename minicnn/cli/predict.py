@@ -61,6 +61,9 @@ def run(args):
     output = os.fspath(args.output)
     if not output.lower().endswith((".nii", ".nii.gz")):
         raise ValueError(f"--output must end in .nii or .nii.gz, got {output!r}")
+    if os.path.abspath(output) == os.path.abspath(args.input):
+        raise ValueError(f"--output {output!r} is the input image; it would be overwritten "
+                         "with labels: choose another file name")
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"--output: no folder {folder!r} to write into")

@@ -18,7 +18,7 @@ DEFAULT_INPUT_SHAPE = (80, 96, 1)     # axial 2 mm slices of the template, padde
 
 def add_arguments(parser):
     parser.add_argument("--model", default="unet", choices=sorted(recipe.MODELS),
-                        help="which network (default unet). " + recipe.model_help())
+                        metavar="NAME", help="which network (default unet). " + recipe.model_help())
     parser.add_argument("--input-shape", type=_shape, default=DEFAULT_INPUT_SHAPE,
                         metavar="H,W,C", help="input height, width and channels "
                         "(default 80,96,1)")

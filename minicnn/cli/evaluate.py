@@ -1,0 +1,88 @@
+"""Scoring a trained network on held-out whole volumes.
+
+Dice of class c over a set of volumes is computed from voxel totals,
+
+    dice_c = 2 sum_v |T_c and P_c| / (sum_v |T_c| + sum_v |P_c|)
+
+summed over every voxel of every volume (``minicnn.metrics.Dice``), so a
+large brain weighs more than a small one, as it has more voxels to get
+right; per-subject scores are reported beside the pooled ones. "mean_dice"
+is the mean over CSF, grey and white matter (background left out: it is
+easy and would flatter the mean). Whole volumes means every slice, empty
+ones included: a prediction of tissue outside the brain counts against it.
+"""
+import numpy as np
+
+from .. import metrics
+from . import recipe, volumes
+
+BAR = {"mean_dice": 0.85, "GM": 0.90, "WM": 0.90}
+SHORT = ("background", "CSF", "GM", "WM")
+MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
+
+
+def segment(model, card, image):
+    """Normalised image and predicted labels (uint8) of one whole volume."""
+    normalised = recipe.normalise_t1(image)
+    prob = volumes.segment_volume(model, normalised, card["axis"], card["pad_multiple"])
+    return normalised, prob.argmax(axis=-1).astype(np.uint8)
+
+
+def synthetic_subjects(model, card, generator, ids):
+    """Scores of held-out synthetic subjects (pooled and per subject), and
+    montage rows from the first one."""
+    truths, preds, per_subject, rows = [], [], [], []
+    for k in ids:
+        x, y, _ = generator.slices(k, axis=card["axis"])             # (S, H, W, 1), (S, H, W)
+        image = np.moveaxis(x[..., 0], 0, card["axis"])              # (X, Y, Z)
+        labels = np.moveaxis(y, 0, card["axis"])
+        normalised, pred = segment(model, card, image)
+        truths.append(labels)
+        preds.append(pred)
+        per_subject.append({"subject": k, **scores([labels], [pred], card["n_classes"])})
+        if not rows:
+            rows = montage_rows(f"synthetic subject {k}", normalised, labels, pred,
+                                card["axis"])
+    pooled = scores(truths, preds, card["n_classes"])
+    return {"subjects": list(ids), **pooled, "per_subject": per_subject}, rows
+
+
+def template(model, card, icbm):
+    """Scores on the ICBM template's whole volume, its predicted labels and
+    montage rows."""
+    normalised, pred = segment(model, card, icbm.t1)
+    rows = montage_rows("ICBM152 template", normalised, icbm.labels, pred, card["axis"])
+    return scores([icbm.labels], [pred], card["n_classes"]), pred, rows
+
+
+def scores(truths, preds, n_classes):
+    """Dice per class (from voxel totals over all volumes) and accuracy."""
+    dice = metrics.Dice(n_classes=n_classes)
+    correct = total = 0
+    for truth, pred in zip(truths, preds):
+        dice.update_state(truth[None], pred[None])
+        correct += int((truth == pred).sum())
+        total += truth.size
+    per_class = {SHORT[c]: d for c, d in dice.result_per_class().items()}
+    return {"dice": per_class,
+            "mean_dice": float(np.mean([per_class[n] for n in SHORT[1:n_classes]])),
+            "accuracy": correct / total}
+
+
+def meets_bar(result):
+    """Mean Dice of CSF, GM, WM >= 0.85 with GM and WM each >= 0.90."""
+    dice = result["dice"]
+    return bool(result["mean_dice"] >= BAR["mean_dice"] and dice["GM"] >= BAR["GM"]
+                and dice["WM"] >= BAR["WM"])
+
+
+def montage_rows(source, image, labels, pred, axis):
+    """(title, image, label, prediction) slices at MONTAGE_FRACTIONS of the brain."""
+    positions = np.flatnonzero(np.moveaxis(labels, axis, 0).reshape(labels.shape[axis], -1)
+                               .any(axis=1))
+    rows = []
+    for fraction in MONTAGE_FRACTIONS:
+        p = int(positions[int(round(fraction * (len(positions) - 1)))])
+        rows.append((f"{source}, slice {p}", np.take(image, p, axis),
+                     np.take(labels, p, axis), np.take(pred, p, axis)))
+    return rows
