@@ -203,9 +203,28 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation):
 
 
 def conv2d_backward(dy, cache):
-    """Numba twin of ``functional.conv.conv2d_backward``: (dx, dkernel, dbias)."""
+    """Numba twin of ``functional.conv.conv2d_backward``: (dx, dkernel, dbias).
+
+    With stride 1, dx is a convolution of dy with the flipped kernel
+    (``_flipped``), and the same column matrix of dy also gives the weight
+    gradient, so dy is gathered once for both instead of gathering x again:
+
+        cols = im2col(dy) with the flipped geometry,  cols[p, (i', j', f)]
+             = dy[p - offset(i, j), f]  with  i' = kh-1-i,  j' = kw-1-j
+        dx   = cols @ K'          (K' the flipped kernel as a matrix)
+        cols^T @ x  [(i', j', f), c] = sum_p dy[p - offset(i, j), f] x[p, c]
+                                     = dK[i, j, c, f]
+    """
     x, kernel, has_bias, geom = cache
     dy, x, kernel = _common(dy, x, kernel)
+    kh, kw, c_in, c_out = kernel.shape
+    if geom.strides == (1, 1) and not _is_pointwise((kh, kw), geom):
+        flipped, flipped_geom = _flipped(kernel, geom)
+        dx, grad = _both_gradients(dy, x, flipped.reshape(kh * kw * c_out, c_in),
+                                   flipped_geom)
+        flipped_grad = grad.reshape(kh, kw, c_out, c_in)           # (i', j', f, c)
+        dkernel = np.ascontiguousarray(flipped_grad[::-1, ::-1].transpose(0, 1, 3, 2))
+        return dx, dkernel, _bias_grad(dy) if has_bias else None
     dx = conv2d_input_grad(dy, kernel, geom)
     dkernel, dbias = conv2d_weight_grad(x, dy, kernel.shape, geom, has_bias)
     return dx, dkernel, dbias
@@ -225,21 +244,32 @@ def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
 def conv2d_transpose_backward(dy, cache):
     """Numba twin of ``functional.conv.conv2d_transpose_backward``.
 
-    Both gradients read the same column matrix, cols = im2col(dy):
-    dx = cols @ K (that is, A dy) and dK = cols^T @ x, so it is built once
-    per chunk for both products.
+    The transpose convolution is dy -> A^T dy; its adjoint A is a plain
+    convolution, so both gradients come from cols = im2col(dy):
+    dx = cols @ K (that is, A dy) and dK = cols^T @ x.
     """
     x, kernel, has_bias, geom = cache
     dy, x, kernel = _common(dy, x, kernel)
-    n, (h, w), c_in = x.shape[0], geom.out_hw, x.shape[3]
-    kh, kw, c_out, _ = kernel.shape
-    kk = kh * kw * c_out
-    weights = kernel.reshape(kk, c_in)                         # (kh*kw*C_out, C_in)
-    x_rows = x.reshape(n * h * w, c_in)                        # (N*H*W, C_in)
+    kh, kw, c_out, c_in = kernel.shape
+    dx, grad = _both_gradients(dy, x, kernel.reshape(kh * kw * c_out, c_in), geom)
+    return dx, grad.reshape(kernel.shape), _bias_grad(dy) if has_bias else None
+
+
+# ------------------------------------------------------------------ shared
+def _both_gradients(dy, x, weights, geom):
+    """(cols @ weights, cols^T @ x) with cols = im2col(dy), built chunk by chunk.
+
+    dy (N, OH, OW, F) is gathered with `geom`, whose output grid is x's
+    (N, H, W, C); weights is (kh*kw*F, C). Each chunk of cols serves both
+    products while it is in the cache.
+    """
+    n, (h, w), c = x.shape[0], geom.out_hw, x.shape[3]
+    kk = weights.shape[0]
+    x_rows = x.reshape(n * h * w, c)                           # (N*H*W, C)
     dx = np.empty_like(x)
-    dx_rows = dx.reshape(n * h * w, c_in)
-    grad = np.zeros((kk, c_in), dtype=x.dtype)
-    part = scratch("wgrad", (kk, c_in), x.dtype)
+    dx_rows = dx.reshape(n * h * w, c)
+    grad = np.zeros((kk, c), dtype=x.dtype)
+    part = scratch("wgrad", (kk, c), x.dtype)
     for r0, count in _row_chunks(n * h, w, kk, x.itemsize):
         cols = scratch("cols", (count * w, kk), x.dtype)
         _im2col_chunk(dy, cols, r0, geom)
@@ -247,6 +277,10 @@ def conv2d_transpose_backward(dy, cache):
         np.matmul(cols, weights, out=dx_rows[rows])
         np.matmul(cols.T, x_rows[rows], out=part)
         grad += part
-    dy_rows = dy.reshape(-1, dy.shape[3])                      # (N*OH*OW, C_out)
-    dbias = ones(dy_rows.shape[0], dy.dtype) @ dy_rows if has_bias else None
-    return dx, grad.reshape(kernel.shape), dbias
+    return dx, grad
+
+
+def _bias_grad(dy):
+    """sum of dy over every pixel of every image: (C,)."""
+    dy_rows = dy.reshape(-1, dy.shape[3])                      # (N*OH*OW, C)
+    return ones(dy_rows.shape[0], dy.dtype) @ dy_rows
