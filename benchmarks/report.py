@@ -65,6 +65,10 @@ def print_table(results, rows):
         print(f"numpy {numba_info.get('numpy')}, numba {numba_info.get('numba')}, "
               f"OpenBLAS core {numba_info.get('openblas_core')}, Numba threading "
               f"layer {numba_info.get('numba_threading_layer')}")
+    if numba_info.get("OPENBLAS_CORETYPE"):
+        print(f"OPENBLAS_CORETYPE={numba_info['OPENBLAS_CORETYPE']} is set: OpenBLAS uses that "
+              "core's kernels, which may be slower than this CPU's own "
+              "(docs/performance.md)")
     if "torch" in info:
         print(f"torch {info['torch']['torch']} ({info['torch']['torch_threads']} threads)")
     if cfg.get("torch_note"):
