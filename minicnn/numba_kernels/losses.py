@@ -23,21 +23,29 @@ from numba import njit, prange
 from ..functional.losses import EPSILON
 
 
+@njit(cache=True)
+def _softmax_row(row, out):
+    """out = softmax(row); returns (max of row, log of sum_c exp(row[c] - max)),
+    so that log softmax(row)[c] = row[c] - max - log_sum."""
+    top = row.max()
+    total = 0.0
+    for c in range(row.size):
+        out[c] = np.exp(row[c] - top)
+        total += out[c]
+    for c in range(row.size):
+        out[c] /= total
+    return top, np.log(total)
+
+
 @njit(parallel=True, cache=True)
 def _softmax_xent(z, y, soft, loss):
     """soft[r] = softmax(z[r]); loss[r] = -sum_c y[r, c] * log soft[r, c]."""
     for r in prange(z.shape[0]):
-        row, out = z[r], soft[r]
-        top = row.max()
-        total = 0.0
-        for c in range(row.size):
-            out[c] = np.exp(row[c] - top)
-            total += out[c]
-        log_total = np.log(total)
+        row = z[r]
+        top, log_sum = _softmax_row(row, soft[r])
         value = 0.0
         for c in range(row.size):
-            out[c] /= total
-            value -= y[r, c] * (row[c] - top - log_total)
+            value -= y[r, c] * (row[c] - top - log_sum)
         loss[r] = value
 
 
@@ -85,16 +93,11 @@ def _prob_xent_grad(y, q, ratio, inside, s, scale, d):
 def _sparse_xent(z, labels, soft, onehot, loss):
     """soft[r] = softmax(z[r]); onehot[r] = (c == labels[r]); loss = -log soft[label]."""
     for r in prange(z.shape[0]):
-        row, out = z[r], soft[r]
-        top = row.max()
-        total = 0.0
+        row = z[r]
+        top, log_sum = _softmax_row(row, soft[r])
         for c in range(row.size):
-            out[c] = np.exp(row[c] - top)
-            total += out[c]
             onehot[r, c] = c == labels[r]
-        for c in range(row.size):
-            out[c] /= total
-        loss[r] = np.log(total) - (row[labels[r]] - top)
+        loss[r] = log_sum - (row[labels[r]] - top)
 
 
 @njit(parallel=True, cache=True)
