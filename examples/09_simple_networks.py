@@ -35,9 +35,8 @@ comparison.png (test scores and parameters), predictions.png (held-out
 slices: input | label | each model's prediction, errors in red).
 """
 import _common
-import numpy as np
 
-from minicnn import metrics, models, set_random_seed
+from minicnn import models, set_random_seed
 
 args, out = _common.setup(__file__, "Simple networks compared (course part 2)",
                           training=True)
@@ -70,14 +69,7 @@ for name, build in candidates.items():
     results[name].update(params=model.count_params(), seconds=seconds)
 
 _common.banner(f"Test scores on held-out subjects {ids['test']} ({len(x_test)} slices)")
-baseline = metrics.baseline("accuracy", np.eye(N_CLASSES)[y_test])
-print(f"{'model':16s} {'params':>7s} {'train s':>8s} {'accuracy':>9s} {'Dice GM':>8s} "
-      f"{'Dice WM':>8s} {'mean':>6s}")
-for name, r in results.items():
-    d = r["dice_per_class"]
-    print(f"{name:16s} {r['params']:>7,} {r['seconds']:>8.0f} {r['accuracy']:>9.3f} "
-          f"{d['grey matter']:>8.3f} {d['white matter']:>8.3f} {r['dice']:>6.3f}")
-print(f"baseline (background everywhere): accuracy {baseline:.3f}, Dice 0")
+baseline = _common.print_scores(results, y_test, N_CLASSES)
 
 # ----------------------------------------------------------------- figures
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")

@@ -52,9 +52,8 @@ one); its padding helper padded 110 to 144 (data.pad_to_multiple: 112).
 Figures: curves.png, comparison.png, predictions.png (as in example 09).
 """
 import _common
-import numpy as np
 
-from minicnn import metrics, models, set_random_seed
+from minicnn import models, set_random_seed
 
 args, out = _common.setup(__file__, "U-Nets compared (course part 3)", training=True)
 plt = _common.plt
@@ -115,14 +114,7 @@ for name, build in candidates.items():
 assert results["small (< 120k)"]["params"] < 120_000
 
 _common.banner(f"Test scores on held-out subjects {ids['test']} ({len(x_test)} slices)")
-baseline = metrics.baseline("accuracy", np.eye(N_CLASSES)[y_test])
-print(f"{'model':16s} {'params':>10s} {'train s':>8s} {'accuracy':>9s} {'Dice GM':>8s} "
-      f"{'Dice WM':>8s} {'mean':>6s}")
-for name, r in results.items():
-    d = r["dice_per_class"]
-    print(f"{name:16s} {r['params']:>10,} {r['seconds']:>8.0f} {r['accuracy']:>9.3f} "
-          f"{d['grey matter']:>8.3f} {d['white matter']:>8.3f} {r['dice']:>6.3f}")
-print(f"baseline (background everywhere): accuracy {baseline:.3f}, Dice 0")
+baseline = _common.print_scores(results, y_test, N_CLASSES)
 print("(scores on padded slices: the padding is background, easy for every model)")
 
 # ----------------------------------------------------------------- figures

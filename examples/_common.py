@@ -245,6 +245,20 @@ def score(model, x, y, n_classes):
             "prediction": probabilities.argmax(axis=-1)}
 
 
+def print_scores(results, y_test, n_classes):
+    """Print each model's held-out scores beside the all-background baseline;
+    return that baseline's accuracy."""
+    baseline = metrics.baseline("accuracy", np.eye(n_classes)[y_test])
+    print(f"{'model':16s} {'params':>10s} {'train s':>8s} {'accuracy':>9s} {'Dice GM':>8s} "
+          f"{'Dice WM':>8s} {'mean':>6s}")
+    for name, r in results.items():
+        d = r["dice_per_class"]
+        print(f"{name:16s} {r['params']:>10,} {r['seconds']:>8.0f} {r['accuracy']:>9.3f} "
+              f"{d['grey matter']:>8.3f} {d['white matter']:>8.3f} {r['dice']:>6.3f}")
+    print(f"baseline (background everywhere): accuracy {baseline:.3f}, Dice 0")
+    return baseline
+
+
 def plot_predictions(axes, x, y, predictions, n_classes, titles):
     """Rows of input | label | each model's prediction, with errors in red.
 

@@ -56,7 +56,7 @@ CASES = {
          "volume back: True"]),
     "09_simple_networks.py": (
         ["curves.png", "comparison.png", "predictions.png"],
-        ["simple CNN         4,851", "5-layer 5x5       24,379",
+        ["simple CNN            4,851", "5-layer 5x5          24,379",
          "baseline (background everywhere)"]),
     "10_unet.py": (
         ["curves.png", "comparison.png", "predictions.png"],
