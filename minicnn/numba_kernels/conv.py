@@ -24,6 +24,9 @@ move:
   * K[i, j, c, f], dx is dy convolved with the kernel flipped in space and
   with its channel axes swapped, padded by (k - 1) * d - pad on each side
   (``_flipped``). It reuses the chunked im2col + GEMM above: no scatter.
+  In a backward pass, that column matrix of dy also gives the weight
+  gradient (cols^T @ x is dK with the kernel flipped), so dy is gathered
+  once for both gradients and x is not gathered again.
 - **Input gradient, strides > 1** (and transpose convolutions): GEMM to the
   column matrix dcols = dY @ K^T, then col2im written as a *gather*: each
   input pixel sums the entries of dcols that came from it,
@@ -179,7 +182,7 @@ def conv2d_weight_grad(x, dy, kernel_shape, geom, with_bias=False):
     dy_rows = dy.reshape(n * oh * ow, c_out)                   # (N*OH*OW, C_out)
     if _is_pointwise((kh, kw), geom):
         dk = x.reshape(n * oh * ow, c_in).T @ dy_rows          # (C_in, C_out)
-        db = ones(dy_rows.shape[0], x.dtype) @ dy_rows if with_bias else None
+        db = _bias_grad(dy) if with_bias else None
         return dk.reshape(kernel_shape), db
     width = kk + 1 if with_bias else kk
     grad = np.zeros((width, c_out), dtype=x.dtype)             # [dK ; db]
