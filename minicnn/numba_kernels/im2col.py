@@ -55,35 +55,36 @@ def col2im_images(dcols, dx, bias, n0, kh, kw, sh, sw, dh, dw, top, left, oh, ow
     """Gather dcols (rows, kh*kw*C) back into images n0, n0+1, ... of dx (N, H, W, C).
 
     Each pixel starts from bias (C,) (or 0 when bias is empty) and adds every
-    column entry its receptive fields produced.
+    column entry its receptive fields produced. One thread owns one row y of
+    dx: kernel row i reaches it from output row oy = (y + top - i*d_h) / s_h
+    when that is a whole number in range, and then kernel column j of output
+    pixel ox lands on x = ox*s_w - left + j*d_w. Walking (i, j, ox) rather
+    than testing every x against every (i, j) keeps divisions out of the
+    inner loops.
     """
     h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
     has_bias = bias.shape[0] > 0
     for r in prange(dcols.shape[0] // (oh * ow) * h):   # r = b*H + y
         b = r // h
         y = r - b * h
+        row = dx[n0 + b, y]                              # (W, C)
         for x in range(w):
-            acc = dx[n0 + b, y, x]                       # (C,)
             if has_bias:
-                acc[:] = bias
+                row[x] = bias
             else:
-                acc[:] = 0
-            for i in range(kh):
-                t = y + top - i * dh                     # = oy * sh if a row hits
-                if t < 0:
-                    break
-                oy = t // sh
-                if oy * sh != t or oy >= oh:
-                    continue
-                for j in range(kw):
-                    u = x + left - j * dw                # = ox * sw if a column hits
-                    if u < 0:
-                        break
-                    ox = u // sw
-                    if ox * sw != u or ox >= ow:
-                        continue
-                    src = dcols[(b * oh + oy) * ow + ox]
-                    base = (i * kw + j) * c
-                    for ch in range(c):
-                        acc[ch] += src[base + ch]
-
+                row[x] = 0
+        for i in range(kh):
+            t = y + top - i * dh                         # = oy * sh if row y is hit
+            if t < 0:
+                break
+            oy = t // sh
+            if oy * sh != t or oy >= oh:
+                continue
+            for j in range(kw):
+                base = (i * kw + j) * c
+                for ox in range(ow):
+                    x = ox * sw - left + j * dw
+                    if 0 <= x < w:
+                        src = dcols[(b * oh + oy) * ow + ox]
+                        for ch in range(c):
+                            row[x, ch] += src[base + ch]
