@@ -23,7 +23,7 @@ from numba import njit, prange
 from ..functional.losses import EPSILON
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")   # a call per pixel row would cost more than the row
 def _softmax_row(row, out):
     """out = softmax(row); returns (max of row, log of sum_c exp(row[c] - max)),
     so that log softmax(row)[c] = row[c] - max - log_sum."""
