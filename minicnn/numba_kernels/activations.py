@@ -82,20 +82,26 @@ def relu_backward(dy, cache):
     return dx.reshape(dy.shape)
 
 
+@njit(cache=True, inline="always")   # a call per pixel row would cost more than the row
+def softmax_row(row, out):
+    """out = softmax(row); returns (max of row, log of sum_c exp(row[c] - max)),
+    so that log softmax(row)[c] = row[c] - max - log_sum (the cross-entropies
+    in ``numba_kernels.losses`` use it)."""
+    top = row.max()
+    total = 0.0
+    for c in range(row.size):
+        out[c] = np.exp(row[c] - top)
+        total += out[c]
+    for c in range(row.size):
+        out[c] /= total
+    return top, np.log(total)
+
+
 @njit(parallel=True, cache=True)
 def _softmax_rows(x, y):
     """y[r] = softmax(x[r]) for every row r of x (rows, C)."""
     for r in prange(x.shape[0]):
-        top = x[r, 0]
-        for c in range(1, x.shape[1]):
-            top = max(top, x[r, c])
-        total = 0.0
-        for c in range(x.shape[1]):
-            e = np.exp(x[r, c] - top)
-            y[r, c] = e
-            total += e
-        for c in range(x.shape[1]):
-            y[r, c] /= total
+        softmax_row(x[r], y[r])
 
 
 @njit(parallel=True, cache=True)

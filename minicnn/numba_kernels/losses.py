@@ -21,20 +21,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..functional.losses import EPSILON
-
-
-@njit(cache=True, inline="always")   # a call per pixel row would cost more than the row
-def _softmax_row(row, out):
-    """out = softmax(row); returns (max of row, log of sum_c exp(row[c] - max)),
-    so that log softmax(row)[c] = row[c] - max - log_sum."""
-    top = row.max()
-    total = 0.0
-    for c in range(row.size):
-        out[c] = np.exp(row[c] - top)
-        total += out[c]
-    for c in range(row.size):
-        out[c] /= total
-    return top, np.log(total)
+from .activations import softmax_row
 
 
 @njit(parallel=True, cache=True)
@@ -42,7 +29,7 @@ def _softmax_xent(z, y, soft, loss):
     """soft[r] = softmax(z[r]); loss[r] = -sum_c y[r, c] * log soft[r, c]."""
     for r in prange(z.shape[0]):
         row = z[r]
-        top, log_sum = _softmax_row(row, soft[r])
+        top, log_sum = softmax_row(row, soft[r])
         value = 0.0
         for c in range(row.size):
             value -= y[r, c] * (row[c] - top - log_sum)
@@ -94,7 +81,7 @@ def _sparse_xent(z, labels, soft, onehot, loss):
     """soft[r] = softmax(z[r]); onehot[r] = (c == labels[r]); loss = -log soft[label]."""
     for r in prange(z.shape[0]):
         row = z[r]
-        top, log_sum = _softmax_row(row, soft[r])
+        top, log_sum = softmax_row(row, soft[r])
         for c in range(row.size):
             onehot[r, c] = c == labels[r]
         loss[r] = log_sum - (row[labels[r]] - top)
