@@ -33,9 +33,7 @@ def synthetic_subjects(model, card, generator, ids):
     montage rows from the first one."""
     truths, preds, per_subject, rows = [], [], [], []
     for k in ids:
-        x, y, _ = generator.slices(k, axis=card["axis"])             # (S, H, W, 1), (S, H, W)
-        image = np.moveaxis(x[..., 0], 0, card["axis"])              # (X, Y, Z)
-        labels = np.moveaxis(y, 0, card["axis"])
+        image, labels = generator.volume(k, axis=card["axis"])      # (X, Y, Z) each
         normalised, pred = segment(model, card, image)
         truths.append(labels)
         preds.append(pred)

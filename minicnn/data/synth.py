@@ -235,10 +235,12 @@ class SynthGenerator:
         image = image + np.float32(p.noise) * noise[:, 1]
         return image[..., None].astype(np.float32), labels, positions
 
-    def volume(self, k):
-        """Subject k as a volume: (image (X, Y, Z) float32, labels (X, Y, Z) int32)."""
-        x, y, _ = self.slices(k, axis=2)
-        return np.moveaxis(x[..., 0], 0, 2), np.moveaxis(y, 0, 2)
+    def volume(self, k, axis=2):
+        """Subject k as a volume: (image (X, Y, Z) float32, labels (X, Y, Z) int32),
+        made slice by slice along `axis` (noise and blur are per slice, so the
+        axis matters: use the one a network is trained and tested on)."""
+        x, y, _ = self.slices(k, axis=axis)
+        return np.moveaxis(x[..., 0], 0, axis), np.moveaxis(y, 0, axis)
 
     def _positions(self, axis, positions):
         if positions is None:
