@@ -77,15 +77,30 @@ def _normal(rng, shape):
 
 
 # ------------------------------------------------------------------ minicnn
-def minicnn_ops(backend):
-    """{op name: callable} running minicnn's kernels on `backend`."""
+def minicnn_ops(backend_name):
+    """{op name: callable} running the kernels minicnn's layers use on `backend_name`.
+
+    Each op runs the pair the backend table chooses for it (as a layer would);
+    the convolutions' input and weight gradients time that backend's primitives.
+    """
     import minicnn
-    from minicnn.functional import activations, conv, losses, pooling, upsampling
-    minicnn.set_backend(backend)
-    if backend == "numba":
-        from minicnn.numba_kernels import conv as primitives
+    from minicnn import backend
+    from minicnn.functional import conv, pooling
+    minicnn.set_backend(backend_name)
+    if backend_name == "numba":
+        from minicnn.numba_kernels import conv as fast
+
+        def input_grad(dy, k, g):
+            return fast.conv2d_input_grad(dy, k, g)
+
+        def weight_grad(x, dy, k, g):
+            return fast.conv2d_weight_bias_grad(x, dy, k.shape, g)
     else:
-        primitives = conv
+        def input_grad(dy, k, g):
+            return conv.conv2d_input_grad(dy, k, g)
+
+        def weight_grad(x, dy, k, g):
+            return conv.conv2d_weight_grad(x, dy, k.shape, g)
     rng = _rng()
     cases = {}
     for s, ci, co in CONV3:
@@ -94,52 +109,58 @@ def minicnn_ops(backend):
         b = _normal(rng, (co,))
         dy = _normal(rng, (BATCH, s, s, co))
         geom = conv.conv_geometry((s, s), (3, 3), (1, 1), (1, 1), "same")
+        pair = backend.choose("conv2d", x, k, b, geom)
         cases[conv3_name(s, ci, co, "forward")] = (
-            lambda x=x, k=k, b=b: conv.conv2d_forward(x, k, b, (1, 1), "same", (1, 1)))
+            lambda x=x, k=k, b=b, g=geom, p=pair: p.forward(x, k, b, g))
         cases[conv3_name(s, ci, co, "input grad")] = (
-            lambda dy=dy, k=k, g=geom: primitives.conv2d_input_grad(dy, k, g))
+            lambda dy=dy, k=k, g=geom: input_grad(dy, k, g))
         cases[conv3_name(s, ci, co, "weight grad")] = (
-            lambda x=x, dy=dy, k=k, g=geom: primitives.conv2d_weight_grad(x, dy, k.shape, g))
+            lambda x=x, dy=dy, k=k, g=geom: weight_grad(x, dy, k, g))
 
     x = _normal(rng, (BATCH, 128, 128, 16))
-    y, pool_cache = pooling.max_pool2d_forward(x, (2, 2))
+    pool_geom = pooling.pool_geometry((128, 128), (2, 2))
+    pool = backend.choose("max_pool2d", x, pool_geom)
+    y, pool_cache = pool.forward(x, pool_geom)
     dpool = _normal(rng, y.shape)
-    cases["max pool 2x2 forward"] = lambda: pooling.max_pool2d_forward(x, (2, 2))
-    cases["max pool 2x2 backward"] = lambda: pooling.max_pool2d_backward(dpool, pool_cache)
+    cases["max pool 2x2 forward"] = lambda: pool.forward(x, pool_geom)
+    cases["max pool 2x2 backward"] = lambda: pool.backward(dpool, pool_cache)
 
     small = _normal(rng, (BATCH, 64, 64, 32))
-    up, up_cache = upsampling.upsample_nearest2d_forward(small, (2, 2))
+    upsample = backend.choose("upsample_nearest2d", small, (2, 2))
+    up, up_cache = upsample.forward(small, (2, 2))
     dup = _normal(rng, up.shape)
-    cases["upsample nearest 2x forward"] = (
-        lambda: upsampling.upsample_nearest2d_forward(small, (2, 2)))
-    cases["upsample nearest 2x backward"] = (
-        lambda: upsampling.upsample_nearest2d_backward(dup, up_cache))
+    cases["upsample nearest 2x forward"] = lambda: upsample.forward(small, (2, 2))
+    cases["upsample nearest 2x backward"] = lambda: upsample.backward(dup, up_cache)
 
     k1, b1 = _normal(rng, (1, 1, 16, CLASSES)), _normal(rng, (CLASSES,))
-    z, c1 = conv.conv2d_forward(x, k1, b1, (1, 1), "valid", (1, 1))
+    geom1 = conv.conv_geometry((128, 128), (1, 1), (1, 1), (1, 1), "valid")
+    pointwise = backend.choose("conv2d", x, k1, b1, geom1)
+    z, c1 = pointwise.forward(x, k1, b1, geom1)
     dz = _normal(rng, z.shape)
-    cases["conv1x1 forward"] = lambda: conv.conv2d_forward(x, k1, b1, (1, 1), "valid", (1, 1))
-    cases["conv1x1 backward"] = lambda: conv.conv2d_backward(dz, c1)
+    cases["conv1x1 forward"] = lambda: pointwise.forward(x, k1, b1, geom1)
+    cases["conv1x1 backward"] = lambda: pointwise.backward(dz, c1)
 
     kt, bt = _normal(rng, (2, 2, 16, 32)) * 0.1, _normal(rng, (16,))
-    t, ct = conv.conv2d_transpose_forward(small, kt, bt, (2, 2), "same", (1, 1))
+    geom_t = conv.transpose_geometry((64, 64), (2, 2), (2, 2), (1, 1), "same", None)
+    transpose = backend.choose("conv2d_transpose", small, kt, bt, geom_t)
+    t, ct = transpose.forward(small, kt, bt, geom_t)
     dt = _normal(rng, t.shape)
-    cases["transpose conv 2x2/2 forward"] = (
-        lambda: conv.conv2d_transpose_forward(small, kt, bt, (2, 2), "same", (1, 1)))
-    cases["transpose conv 2x2/2 backward"] = lambda: conv.conv2d_transpose_backward(dt, ct)
+    cases["transpose conv 2x2/2 forward"] = lambda: transpose.forward(small, kt, bt, geom_t)
+    cases["transpose conv 2x2/2 backward"] = lambda: transpose.backward(dt, ct)
 
-    _, relu_cache = activations.relu_forward(x)
+    relu = backend.choose("relu", x)
+    _, relu_cache = relu.forward(x)
     drelu = _normal(rng, x.shape)
-    cases["relu forward"] = lambda: activations.relu_forward(x)
-    cases["relu backward"] = lambda: activations.relu_backward(drelu, relu_cache)
+    cases["relu forward"] = lambda: relu.forward(x)
+    cases["relu backward"] = lambda: relu.backward(drelu, relu_cache)
 
     logits = _normal(rng, (BATCH, 128, 128, CLASSES))
     labels = rng.integers(0, CLASSES, (BATCH, 128, 128))
+    xent = backend.choose("sparse_categorical_crossentropy", labels, logits, True)
 
     def cross_entropy():
-        _, cache = losses.sparse_categorical_crossentropy_forward(labels, logits,
-                                                                  from_logits=True)
-        return losses.sparse_categorical_crossentropy_backward(1.0, cache)
+        _, cache = xent.forward(labels, logits, True)
+        return xent.backward(1.0, cache)
     cases["softmax cross-entropy fwd+bwd"] = cross_entropy
     return cases
 
@@ -162,12 +183,12 @@ def matmul_ops():
     return cases
 
 
-def minicnn_unet(backend):
+def minicnn_unet(backend_name):
     """{'U-Net training step': ..., 'U-Net forward': ...} for minicnn."""
     import minicnn
     from minicnn import losses, optimizers
     from minicnn.models.builders import unet
-    minicnn.set_backend(backend)
+    minicnn.set_backend(backend_name)
     minicnn.set_random_seed(0)
     model = unet((IMAGE, IMAGE, 1), CLASSES, filters=FILTERS, bottleneck=BOTTLENECK,
                  upsampling="transpose", input_batchnorm=False, final_activation=None)

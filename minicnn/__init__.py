@@ -5,7 +5,8 @@
 Data are NHWC (batch, height, width, channels) and weights use Keras's
 layouts, so weights move between minicnn and Keras with no transposes.
 """
-from .config import floatx, get_backend, set_backend, set_floatx
+from .backend import get_backend, set_backend
+from .config import floatx, set_floatx
 from .rng import set_random_seed
 from . import initializers, layers, losses, metrics
 from . import optimizers

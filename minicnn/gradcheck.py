@@ -40,11 +40,12 @@ def rel_error(a, b):
     return float(np.max(np.abs(a - b)) / scale)
 
 
-def numerical_gradient(f, array, upstream=None, h=DEFAULT_STEP):
-    """Central-difference gradient of sum(upstream * f()) w.r.t. `array`.
+def numerical_gradient(f, array, dy=None, h=DEFAULT_STEP):
+    """Central-difference gradient of sum(dy * f()) w.r.t. `array`.
 
     `f` takes no arguments and reads `array`, which is perturbed in place
-    (and restored). With `upstream=None`, f must return a scalar.
+    (and restored); dy is the upstream gradient arriving at f's output.
+    With `dy=None`, f must return a scalar.
     """
     if array.dtype != np.float64:
         raise TypeError(f"numerical_gradient needs a float64 array, got {array.dtype}")
@@ -62,7 +63,7 @@ def numerical_gradient(f, array, upstream=None, h=DEFAULT_STEP):
         minus = np.array(f(), dtype=np.float64)
         flat[i] = original
         diff = plus - minus
-        flat_grad[i] = (diff if upstream is None else np.sum(upstream * diff)) / (2 * h)
+        flat_grad[i] = (diff if dy is None else np.sum(dy * diff)) / (2 * h)
     return grad
 
 
@@ -86,35 +87,35 @@ def check_layer(layer, inputs, training=False, seed=0, h=DEFAULT_STEP):
         return layer.forward(arg, training=training)
 
     out = run()
-    upstream = np.random.default_rng(seed).standard_normal(out.shape)
-    dx = layer.backward(upstream)
+    dy = np.random.default_rng(seed).standard_normal(out.shape)   # upstream gradient
+    dx = layer.backward(dy)
     dxs = dx if is_list else [dx]
     analytic_param_grads = {k: g.copy() for k, g in layer.grads.items()}
 
     errors = {}
     for i, (x, d) in enumerate(zip(xs, dxs)):
         key = f"input_{i}" if is_list else "input"
-        errors[key] = rel_error(d, numerical_gradient(run, x, upstream, h))
+        errors[key] = rel_error(d, numerical_gradient(run, x, dy, h))
     for name, analytic in analytic_param_grads.items():
-        numeric = numerical_gradient(run, layer.params[name], upstream, h)
+        numeric = numerical_gradient(run, layer.params[name], dy, h)
         errors[name] = rel_error(analytic, numeric)
     run()
-    layer.backward(upstream)   # leave the layer as after one clean pass
+    layer.backward(dy)         # leave the layer as after one clean pass
     return errors
 
 
 def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP):
     """Compare ``loss.backward`` with finite differences w.r.t. y_pred.
 
-    The scalar loss is scaled by a random upstream gradient g, so the check
-    also proves that ``backward(g)`` scales by g. Returns {'y_pred': err}.
+    The scalar loss is scaled by a random upstream gradient dy, so the check
+    also proves that ``backward(dy)`` scales by dy. Returns {'y_pred': err}.
     """
     y_true = np.array(y_true, dtype=np.float64, order="C")
     y_pred = np.array(y_pred, dtype=np.float64, order="C")
-    g = float(np.random.default_rng(seed).standard_normal())
+    dy = float(np.random.default_rng(seed).standard_normal())
     loss(y_true, y_pred)
-    analytic = loss.backward(g)
-    numeric = numerical_gradient(lambda: g * loss(y_true, y_pred), y_pred, None, h)
+    analytic = loss.backward(dy)
+    numeric = numerical_gradient(lambda: loss(y_true, y_pred), y_pred, dy, h)
     loss(y_true, y_pred)
     return {"y_pred": rel_error(analytic, numeric)}
 

@@ -4,8 +4,9 @@
     value = loss(y_true, y_pred)        # a Python float: the mean over pixels
     dy_pred = loss.backward()           # d value / d y_pred for that last call
 
-A loss object remembers its most recent call, so ``backward(dloss)`` returns
-d(dloss * value) / d y_pred without being given the inputs again; ``dloss``
+A loss object remembers its most recent call, so ``backward(dy)`` returns
+d(dy * value) / d y_pred without being given the inputs again (dy is the
+gradient arriving at the loss's output, as everywhere in minicnn); ``dy``
 defaults to 1. Nothing is divided by the batch size anywhere else: the
 1 / (number of pixels) of the mean is the loss's own reduction, and it is in
 the gradient already. Inputs are never modified.
@@ -39,6 +40,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from . import backend
 from ._validate import as_array, class_labels, same_shape
 from ._validate import axis as valid_axis
 from .config import floatx
@@ -83,7 +85,7 @@ class Loss(ABC):
 
     Subclasses set ``default_name`` and implement ``_forward(y_true, y_pred)
     -> (value, cache)`` (y_pred already a float array) and
-    ``_backward(dvalue, cache) -> dy_pred``.
+    ``_backward(dy, cache) -> dy_pred``.
     """
 
     default_name = "loss"
@@ -104,22 +106,22 @@ class Loss(ABC):
         self._cache, self._dtype = cache, y_pred.dtype
         return float(value)
 
-    def backward(self, dloss=1.0):
-        """d(dloss * value) / d y_pred for the most recent call."""
+    def backward(self, dy=1.0):
+        """d(dy * value) / d y_pred for the most recent call."""
         if self._cache is None:
             raise ValueError(
                 f"{self.name}: backward() was called before the loss was "
                 "computed; call loss(y_true, y_pred) first")
-        if isinstance(dloss, bool) or not isinstance(dloss, numbers.Real):
-            raise TypeError(f"dloss must be a real number, got {dloss!r}")
-        return self._backward(float(dloss), self._cache).astype(self._dtype, copy=False)
+        if isinstance(dy, bool) or not isinstance(dy, numbers.Real):
+            raise TypeError(f"dy must be a real number, got {dy!r}")
+        return self._backward(float(dy), self._cache).astype(self._dtype, copy=False)
 
     @abstractmethod
     def _forward(self, y_true, y_pred):
         """Check y_true against y_pred and run the forward kernel."""
 
     @abstractmethod
-    def _backward(self, dvalue, cache):
+    def _backward(self, dy, cache):
         """Run the backward kernel."""
 
     def get_config(self):
@@ -162,11 +164,11 @@ class CategoricalCrossentropy(Loss):
             if np.any(y_pred.sum(axis=self.axis) == 0):
                 raise ValueError("y_pred has a pixel whose probabilities are all "
                                  "0; they cannot be renormalised to sum to 1")
-        return F.categorical_crossentropy_forward(y_true, y_pred, self.from_logits,
-                                                  self.axis)
+        return backend.run_forward("categorical_crossentropy", y_true, y_pred,
+                                   self.from_logits, self.axis)
 
-    def _backward(self, dvalue, cache):
-        return F.categorical_crossentropy_backward(dvalue, cache)
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache)
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits, "axis": self.axis}
@@ -209,11 +211,11 @@ class SparseCategoricalCrossentropy(Loss):
             _check_logits(y_pred)
         else:
             _check_probabilities(y_pred)
-        return F.sparse_categorical_crossentropy_forward(labels, y_pred,
-                                                         self.from_logits)
+        return backend.run_forward("sparse_categorical_crossentropy", labels, y_pred,
+                                   self.from_logits)
 
-    def _backward(self, dvalue, cache):
-        return F.sparse_categorical_crossentropy_backward(dvalue, cache)
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache)
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits}
@@ -245,8 +247,8 @@ class BinaryCrossentropy(Loss):
             _check_probabilities(y_pred)
         return F.binary_crossentropy_forward(y_true, y_pred, self.from_logits)
 
-    def _backward(self, dvalue, cache):
-        return F.binary_crossentropy_backward(dvalue, cache)
+    def _backward(self, dy, cache):
+        return F.binary_crossentropy_backward(dy, cache)
 
     def get_config(self):
         return {"name": self.name, "from_logits": self.from_logits}
@@ -300,8 +302,8 @@ class Dice(Loss):
                     "is absent from both y_true and y_pred; use smooth > 0")
         return F.dice_loss_forward(y_true, y_pred, self.smooth)
 
-    def _backward(self, dvalue, cache):
-        return F.dice_loss_backward(dvalue, cache)
+    def _backward(self, dy, cache):
+        return F.dice_loss_backward(dy, cache)
 
     def get_config(self):
         return {"name": self.name, "smooth": self.smooth}

@@ -1,15 +1,17 @@
-"""The numba backend against the NumPy reference, op by op, and its plumbing.
+"""The backend table, entry by entry: every compiled pair against its NumPy pair.
 
-Every accelerated kernel (``minicnn.numba_kernels.ACCELERATED``) is run on
-both backends in float64 and float32: outputs, caches and gradients must
-agree to rounding, and a cache made on one backend must give the same
-gradients on the other. The convolution cases are test_conv.py's awkward ones
-(strides that do not divide, dilation, asymmetric 'same', output_padding),
-run once more with tiny chunks so the chunked loops take several rounds.
-The gradient checks and Keras parity of the layers run on both backends in
-their own files, through the ``backend`` fixture of conftest.py.
+For each operation of ``minicnn.backend.TABLE`` and each of its compiled
+pairs, the cases below are run in float64 and float32. Where the pair's scope
+holds, the compiled pair's outputs, caches and gradients must agree with the
+NumPy pair's to rounding, and a cache made by one must give the same
+gradients through the other. Where it does not hold, ``choose`` must hand
+the call to the NumPy pair. The convolution cases are test_conv.py's awkward
+ones (strides that do not divide, dilation, asymmetric 'same',
+output_padding), run once more with tiny chunks so the chunked loops take
+several rounds. The gradient checks and Keras parity of the layers run on
+both backends in their own files, through the ``backend`` fixture of
+conftest.py.
 """
-import inspect
 import json
 import os
 import subprocess
@@ -19,122 +21,50 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import numba_kernels
-from minicnn.functional import activations, conv, losses, merging, pooling, upsampling
+from minicnn import backend
+from minicnn.functional.conv import conv_geometry, transpose_geometry
+from minicnn.functional.pooling import pool_geometry
 from minicnn.gradcheck import rel_error
 from minicnn.numba_kernels import _workspace
 from minicnn.numba_kernels import conv as fast_conv
 from test_conv import (CONV_CASES, STRIDED_DILATED_CASES,
                        STRIDED_DILATED_TRANSPOSE_CASES, TRANSPOSE_CASES)
 
-FUNCTIONAL = {"conv": conv, "pooling": pooling, "upsampling": upsampling,
-              "activations": activations, "merging": merging, "losses": losses}
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
-
-
-def on(backend, fn, *args, **kwargs):
-    """fn(*args, **kwargs) with `backend` active."""
-    previous = minicnn.get_backend()
-    minicnn.set_backend(backend)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        minicnn.set_backend(previous)
-
-
-def assert_close(a, b, dtype):
-    """Same dtype and shape; same NaN/inf pattern; finite parts within TOL."""
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.dtype == b.dtype, (a.dtype, b.dtype)
-    finite = np.isfinite(a)
-    assert np.array_equal(finite, np.isfinite(b))
-    assert np.array_equal(a[~finite], b[~finite], equal_nan=True)
-    error = rel_error(np.where(finite, a, 0), np.where(finite, b, 0))
-    assert error < TOL[dtype], error
-
-
-def check_pair(forward, backward, args, dout_seed, dtype, **kwargs):
-    """Forward and backward on both backends and across them; returns outputs."""
-    y_np, cache_np = on("numpy", forward, *args, **kwargs)
-    y_nb, cache_nb = on("numba", forward, *args, **kwargs)
-    assert_close(y_np, y_nb, dtype)
-    dout = np.random.default_rng(dout_seed).standard_normal(np.shape(y_np)).astype(dtype)
-    dout_copy = dout.copy()
-    reference = on("numpy", backward, dout, cache_np)
-    for b, cache in (("numba", cache_nb), ("numba", cache_np), ("numpy", cache_nb)):
-        grads = on(b, backward, dout, cache)
-        for g, r in zip(reference if isinstance(reference, (list, tuple)) else [reference],
-                        grads if isinstance(grads, (list, tuple)) else [grads]):
-            if r is None:
-                assert g is None
-            else:
-                assert_close(r, g, dtype)
-    assert np.array_equal(dout, dout_copy)            # backward leaves dout alone
-    return y_np, y_nb
 
 
 def _random(shape, dtype, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
-@pytest.fixture(params=["default", "tiny"])
-def chunks(request, monkeypatch):
-    """The default chunk size (the test sizes fit one chunk), or one so small
-    that every chunk is one row and the chunked loops take many rounds."""
-    if request.param == "tiny":
-        monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 64)
-    return request.param
+def _one_hot(labels, classes, dtype):
+    return np.eye(classes, dtype=dtype)[labels]
 
 
-# -------------------------------------------------------------- convolutions
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", CONV_CASES + STRIDED_DILATED_CASES)
-def test_conv2d_agrees(case, dtype, chunks):
-    n, h, w, c, f, kernel, strides, padding, dilation = case
-    x = _random((n, h, w, c), dtype)
-    k = _random((*kernel, c, f), dtype, seed=1)
-    for bias in (_random((f,), dtype, seed=2), None):
-        check_pair(conv.conv2d_forward, conv.conv2d_backward,
-                   (x, k, bias, strides, padding, dilation), 3, dtype)
+# ------------------------------------------------- the cases, per operation
+# Each function yields forward-argument tuples for one dtype; together they
+# reach both sides of every compiled pair's scope.
+def _conv2d_cases(dtype):
+    for n, h, w, c, f, kernel, strides, padding, dilation in (
+            CONV_CASES + STRIDED_DILATED_CASES):
+        x = _random((n, h, w, c), dtype)
+        k = _random((*kernel, c, f), dtype, seed=1)
+        geom = conv_geometry((h, w), kernel, strides, dilation, padding)
+        for bias in (_random((f,), dtype, seed=2), None):
+            yield x, k, bias, geom
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", TRANSPOSE_CASES + STRIDED_DILATED_TRANSPOSE_CASES)
-def test_conv2d_transpose_agrees(case, dtype, chunks):
-    n, h, w, c, f, kernel, strides, padding, dilation, op = case
-    x = _random((n, h, w, c), dtype)
-    k = _random((*kernel, f, c), dtype, seed=1)
-    for bias in (_random((f,), dtype, seed=2), None):
-        check_pair(conv.conv2d_transpose_forward, conv.conv2d_transpose_backward,
-                   (x, k, bias, strides, padding, dilation, op), 3, dtype)
+def _conv2d_transpose_cases(dtype):
+    for n, h, w, c, f, kernel, strides, padding, dilation, op in (
+            TRANSPOSE_CASES + STRIDED_DILATED_TRANSPOSE_CASES):
+        x = _random((n, h, w, c), dtype)
+        k = _random((*kernel, f, c), dtype, seed=1)
+        geom = transpose_geometry((h, w), kernel, strides, dilation, padding, op)
+        for bias in (_random((f,), dtype, seed=2), None):
+            yield x, k, bias, geom
 
 
-@pytest.mark.parametrize("dtypes", [(np.float32, np.float64, None),
-                                    (np.float32, np.float32, np.float64)])
-def test_conv2d_mixed_dtypes_give_numpys_dtype(dtypes):
-    x = _random((2, 5, 6, 3), dtypes[0])
-    k = _random((3, 3, 3, 2), dtypes[1])
-    bias = None if dtypes[2] is None else _random((2,), dtypes[2])
-    y_np, _ = on("numpy", conv.conv2d_forward, x, k, bias, (1, 1), "same", (1, 1))
-    y_nb, _ = on("numba", conv.conv2d_forward, x, k, bias, (1, 1), "same", (1, 1))
-    assert y_nb.dtype == y_np.dtype
-    assert rel_error(y_np, y_nb) < 1e-6
-
-
-def test_conv_scratch_buffer_is_reused():
-    x, k = _random((2, 9, 8, 6), np.float32), _random((3, 3, 6, 4), np.float32)
-    _workspace.release()
-    on("numba", conv.conv2d_forward, x, k, None, (1, 1), "same", (1, 1))
-    first = _workspace.scratch("cols", (1,), np.float32).base
-    on("numba", conv.conv2d_forward, x, k, None, (1, 1), "same", (1, 1))
-    assert _workspace.scratch("cols", (1,), np.float32).base is first
-    bigger = _random((2, 19, 18, 6), np.float32)
-    on("numba", conv.conv2d_forward, bigger, k, None, (1, 1), "same", (1, 1))
-    assert _workspace.scratch("cols", (1,), np.float32).base is not first
-
-
-# ------------------------------------------------------------------- pooling
 POOL_CASES = [  # (shape, pool_size, strides, padding)
     ((2, 7, 9, 3), (2, 2), None, "valid"),        # odd sizes: a row and column left over
     ((2, 8, 6, 2), (2, 2), None, "same"),
@@ -145,131 +75,265 @@ POOL_CASES = [  # (shape, pool_size, strides, padding)
 ]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", POOL_CASES)
-@pytest.mark.parametrize("ties", [False, True])
-def test_max_pool_agrees(case, dtype, ties):
-    shape, pool_size, strides, padding = case
-    x = _random(shape, dtype)
-    if ties:
-        x = np.round(x).astype(dtype)                # many equal maxima
-    _, cache_np = on("numpy", pooling.max_pool2d_forward, x, pool_size, strides, padding)
-    _, cache_nb = on("numba", pooling.max_pool2d_forward, x, pool_size, strides, padding)
-    assert cache_nb[0].dtype == cache_np[0].dtype
-    assert np.array_equal(cache_np[0], cache_nb[0])  # the same winners, ties included
-    check_pair(pooling.max_pool2d_forward, pooling.max_pool2d_backward,
-               (x, pool_size, strides, padding), 4, dtype)
+def _max_pool2d_cases(dtype):
+    for shape, pool_size, strides, padding in POOL_CASES:
+        geom = pool_geometry(shape[1:3], pool_size, strides, padding)
+        x = _random(shape, dtype)
+        yield x, geom
+        yield np.round(x).astype(dtype), geom          # many equal maxima
 
 
-def test_max_pool_errors_are_the_numpy_errors():
-    for x in (np.zeros((4, 4, 1)), np.zeros((1, 4, 4, 1), dtype=np.int64)):
-        with pytest.raises((ValueError, TypeError)) as numpy_error:
-            on("numpy", pooling.max_pool2d_forward, x, (2, 2))
-        with pytest.raises(type(numpy_error.value), match="x"):
-            on("numba", pooling.max_pool2d_forward, x, (2, 2))
+def _upsample_nearest2d_cases(dtype):
+    for size in [(1, 1), (2, 2), (2, 3), (3, 1)]:
+        yield _random((2, 3, 5, 4), dtype), size
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [(1, 1), (2, 2), (2, 3), (3, 1)])
-def test_upsample_nearest_agrees(size, dtype):
-    check_pair(upsampling.upsample_nearest2d_forward, upsampling.upsample_nearest2d_backward,
-               (_random((2, 3, 5, 4), dtype), size), 5, dtype)
-
-
-# --------------------------------------------------------------- activations
-@pytest.mark.filterwarnings("ignore:invalid value")   # NumPy's 0 * inf, discarded by it
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("kwargs", [{}, dict(max_value=0.5), dict(negative_slope=0.2),
-                                    dict(threshold=0.3, negative_slope=0.1, max_value=1.0)])
-def test_relu_agrees(kwargs, dtype):
+def _relu_cases(dtype):
     x = _random((2, 7, 9, 3), dtype)
-    x[0, 0, 0, :] = [np.inf, -1e30, 0.0]             # huge values and the kink itself
-    check_pair(activations.relu_forward, activations.relu_backward, (x,), 6, dtype, **kwargs)
+    x[0, 0, 0, :] = [np.inf, -1e30, 0.0]               # huge values and the kink itself
+    for max_value, negative_slope, threshold in [(None, 0.0, 0.0), (0.5, 0.0, 0.0),
+                                                 (None, 0.2, 0.0), (1.0, 0.1, 0.3)]:
+        yield x, max_value, negative_slope, threshold
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("axis", [-1, 3, 1])          # 1: the NumPy kernel on both
-def test_softmax_agrees(axis, dtype):
-    x = _random((2, 3, 5, 4), dtype) * 5
-    check_pair(activations.softmax_forward, activations.softmax_backward, (x, axis), 7, dtype)
+def _softmax_cases(dtype):
+    for axis in (-1, 3, 1):                             # 1: outside the compiled scope
+        yield _random((2, 3, 5, 4), dtype) * 5, axis
 
 
-# ------------------------------------------------------------------- merging
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("axis", [-1, 3, 2])          # 2: the NumPy kernel on both
-def test_concatenate_agrees(axis, dtype):
-    xs = [_random((2, 3, 4, c), dtype, seed=c) for c in (3, 1, 2)]
-    if axis == 2:
-        xs = [_random((2, 3, w, 2), dtype, seed=w) for w in (4, 1)]
-    check_pair(merging.concatenate_forward, merging.concatenate_backward, (xs, axis), 8, dtype)
+def _concatenate_cases(dtype):
+    for axis in (-1, 3):
+        yield [_random((2, 3, 4, c), dtype, seed=c) for c in (3, 1, 2)], axis
+    yield [_random((2, 3, w, 2), dtype, seed=w) for w in (4, 1)], 2   # outside
 
 
-# -------------------------------------------------------------------- losses
-def _one_hot(labels, classes, dtype):
-    return np.eye(classes, dtype=dtype)[labels]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("from_logits", [True, False])
-def test_categorical_crossentropy_agrees(from_logits, dtype):
+def _categorical_crossentropy_cases(dtype):
     rng = np.random.default_rng(9)
     labels = rng.integers(0, 4, (2, 5, 6))
-    y_pred = rng.standard_normal((2, 5, 6, 4)).astype(dtype)
-    if not from_logits:
-        y_pred = np.abs(y_pred) + 0.05
-        y_pred[0, 0, 0] = [1.0, 0.0, 0.0, 0.0]       # clipped at both ends
-    args = (_one_hot(labels, 4, dtype), y_pred, from_logits)
-    value_np, cache_np = on("numpy", losses.categorical_crossentropy_forward, *args)
-    value_nb, cache_nb = on("numba", losses.categorical_crossentropy_forward, *args)
-    assert abs(value_np - value_nb) <= TOL[dtype] * abs(value_np)
-    assert np.asarray(value_nb).dtype == np.asarray(value_np).dtype
-    assert set(cache_np) == set(cache_nb)
-    for backend in ("numpy", "numba"):
-        for cache in (cache_np, cache_nb):
-            grad = on(backend, losses.categorical_crossentropy_backward, 0.7, cache)
-            assert_close(on("numpy", losses.categorical_crossentropy_backward, 0.7,
-                            cache_np), grad, dtype)
+    for from_logits in (True, False):
+        y_pred = rng.standard_normal((2, 5, 6, 4)).astype(dtype)
+        if not from_logits:
+            y_pred = np.abs(y_pred) + 0.05
+            y_pred[0, 0, 0] = [1.0, 0.0, 0.0, 0.0]       # clipped at both ends
+        yield _one_hot(labels, 4, dtype), y_pred, from_logits, -1
+    y_pred = np.abs(rng.standard_normal((2, 4, 5, 6))).astype(dtype)
+    yield np.moveaxis(_one_hot(labels, 4, dtype), -1, 1), y_pred, False, 1   # outside
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sparse_crossentropy_from_logits_agrees(dtype):
+def _sparse_categorical_crossentropy_cases(dtype):
     rng = np.random.default_rng(10)
     labels = rng.integers(0, 3, (2, 5, 6))
     logits = rng.standard_normal((2, 5, 6, 3)).astype(dtype) * 4
-    value_np, cache_np = on("numpy", losses.sparse_categorical_crossentropy_forward,
-                            labels, logits, True)
-    value_nb, cache_nb = on("numba", losses.sparse_categorical_crossentropy_forward,
-                            labels, logits, True)
-    assert abs(value_np - value_nb) <= TOL[dtype] * abs(value_np)
-    assert np.array_equal(cache_np["onehot"], cache_nb["onehot"])
-    for cache in (cache_np, cache_nb):
-        grad = on("numba", losses.sparse_categorical_crossentropy_backward, -1.5, cache)
-        assert_close(on("numpy", losses.sparse_categorical_crossentropy_backward, -1.5,
-                        cache_np), grad, dtype)
+    yield labels, logits, True
+    probabilities = np.abs(logits) / np.abs(logits).sum(axis=-1, keepdims=True)
+    yield labels, probabilities, False                  # outside
+
+
+CASES = {
+    "conv2d": _conv2d_cases,
+    "conv2d_transpose": _conv2d_transpose_cases,
+    "max_pool2d": _max_pool2d_cases,
+    "upsample_nearest2d": _upsample_nearest2d_cases,
+    "relu": _relu_cases,
+    "softmax": _softmax_cases,
+    "concatenate": _concatenate_cases,
+    "categorical_crossentropy": _categorical_crossentropy_cases,
+    "sparse_categorical_crossentropy": _sparse_categorical_crossentropy_cases,
+}
+
+ENTRIES = [(operation, compiled) for operation, (_, entries) in backend.TABLE.items()
+           for compiled in entries]
+
+
+def _entry_id(entry):
+    operation, compiled = entry
+    return f"{operation}-{compiled.module}"
+
+
+# ------------------------------------------------------------- comparisons
+def assert_close(a, b, dtype):
+    """Same dtype and shape; same NaN/inf pattern; finite parts within TOL."""
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.dtype == b.dtype, (a.dtype, b.dtype)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    finite = np.isfinite(a)
+    assert np.array_equal(finite, np.isfinite(b))
+    assert np.array_equal(a[~finite], b[~finite], equal_nan=True)
+    error = rel_error(np.where(finite, a, 0), np.where(finite, b, 0))
+    assert error < TOL[dtype], error
+
+
+def _as_list(values):
+    return list(values) if isinstance(values, (list, tuple)) else [values]
+
+
+def assert_same_gradients(reference, grads, dtype):
+    for r, g in zip(_as_list(reference), _as_list(grads), strict=True):
+        if r is None:
+            assert g is None
+        else:
+            assert_close(r, g, dtype)
+
+
+def assert_same_cache(a, b, dtype):
+    """Arrays equal to rounding (integer and boolean ones exactly); the rest equal."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_same_cache(a[key], b[key], dtype)
+    elif isinstance(a, (list, tuple)) and not hasattr(a, "_fields"):
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            assert_same_cache(u, v, dtype)
+    elif isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        assert_close(a, b, dtype)
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    else:
+        assert a == b
+
+
+def check_pair(reference, compiled, args, dtype, seed):
+    """Forward, caches and backward of `compiled` against `reference`, both ways."""
+    y_ref, cache_ref = reference.forward(*args)
+    y, cache = compiled.forward(*args)
+    assert_close(y_ref, y, dtype)
+    assert_same_cache(cache_ref, cache, dtype)
+    rng = np.random.default_rng(seed)
+    dy = float(rng.standard_normal()) if np.ndim(y_ref) == 0 else \
+        rng.standard_normal(np.shape(y_ref)).astype(dtype)
+    dy_copy = np.copy(dy)
+    expected = reference.backward(dy, cache_ref)
+    for pair, made_by in ((compiled, cache), (compiled, cache_ref), (reference, cache)):
+        assert_same_gradients(expected, pair.backward(dy, made_by), dtype)
+    assert np.array_equal(dy, dy_copy)                 # backward leaves dy alone
+
+
+def _check_entry(operation, compiled, dtype):
+    reference = backend.numpy_pair(operation)
+    pair = backend.compiled_pair(operation, compiled)
+    inside = 0
+    for k, args in enumerate(CASES[operation](dtype)):
+        if compiled.applies is None or compiled.applies(*args):
+            check_pair(reference, pair, args, dtype, seed=k)
+            inside += 1
+    assert inside, f"no case of {operation} lies in the scope '{compiled.scope}'"
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")   # NumPy relu's 0 * inf, discarded
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry", ENTRIES, ids=_entry_id)
+def test_compiled_pair_agrees_with_numpy(entry, dtype):
+    _check_entry(*entry, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e[1].module == "conv"],
+                         ids=_entry_id)
+def test_convolutions_agree_in_tiny_chunks(entry, dtype, monkeypatch):
+    """Chunks so small that every chunk is one row: the chunked loops take
+    many rounds (the test sizes otherwise fit in one chunk)."""
+    monkeypatch.setattr(fast_conv, "CHUNK_BYTES", 64)
+    _check_entry(*entry, dtype)
+
+
+@pytest.mark.parametrize("operation", sorted(backend.TABLE))
+def test_choose_follows_the_scope(operation):
+    """On 'numba' the compiled pair runs exactly where its scope holds; on
+    'numpy' always the NumPy pair; and the cases reach both sides."""
+    compiled = backend.TABLE[operation][1][0]
+    sides = set()
+    previous = minicnn.get_backend()
+    try:
+        for args in CASES[operation](np.float64):
+            minicnn.set_backend("numba")
+            inside = compiled.applies is None or compiled.applies(*args)
+            sides.add(inside)
+            chosen = backend.choose(operation, *args).name
+            assert chosen == (f"numba:{compiled.module}" if inside else "numpy")
+            minicnn.set_backend("numpy")
+            assert backend.choose(operation, *args).name == "numpy"
+    finally:
+        minicnn.set_backend(previous)
+    assert sides == ({True} if compiled.applies is None else {True, False}), sides
+
+
+def test_every_operation_has_cases_and_both_pairs():
+    assert set(CASES) == set(backend.TABLE)
+    for operation, compiled in ENTRIES:
+        for pair in (backend.numpy_pair(operation), backend.compiled_pair(operation, compiled)):
+            assert callable(pair.forward) and callable(pair.backward)
+
+
+def test_the_docstring_table_lists_the_table():
+    """The table in backend's docstring is the documentation of TABLE."""
+    rows = [line for line in backend.__doc__.splitlines() if line.startswith("| ")][1:]
+    documented = {}
+    for row in rows:
+        names, scope = (cell.strip() for cell in row.strip("|").split("|"))
+        for name in names.split(", "):
+            documented[name] = scope
+    assert set(documented) == set(backend.TABLE)
+    for operation, (_, entries) in backend.TABLE.items():
+        scope = entries[0].scope
+        assert documented[operation].startswith(scope), (operation, scope)
+
+
+def test_a_layer_keeps_its_pair_for_backward():
+    """Switching backend between forward and backward still runs the pair
+    that made the cache."""
+    previous = minicnn.get_backend()
+    try:
+        minicnn.set_backend("numba")
+        layer = minicnn.layers.MaxPooling2D(2)
+        y = layer(_random((1, 4, 4, 2), np.float32))
+        pair, _ = layer._cache
+        assert pair.name == "numba:pooling"
+        minicnn.set_backend("numpy")
+        assert layer.backward(np.ones_like(y)).shape == (1, 4, 4, 2)
+        assert layer._cache[0] is pair
+    finally:
+        minicnn.set_backend(previous)
+
+
+# ------------------------------------------------------- convolution extras
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64, None),
+                                    (np.float32, np.float32, np.float64)])
+def test_conv2d_mixed_dtypes_give_numpys_dtype(dtypes):
+    x = _random((2, 5, 6, 3), dtypes[0])
+    k = _random((3, 3, 3, 2), dtypes[1])
+    bias = None if dtypes[2] is None else _random((2,), dtypes[2])
+    geom = conv_geometry((5, 6), (3, 3), (1, 1), (1, 1), "same")
+    y_np, _ = backend.numpy_pair("conv2d").forward(x, k, bias, geom)
+    y_nb, _ = fast_conv.conv2d_forward(x, k, bias, geom)
+    assert y_nb.dtype == y_np.dtype
+    assert rel_error(y_np, y_nb) < 1e-6
+
+
+def test_conv_scratch_buffer_is_reused():
+    x, k = _random((2, 9, 8, 6), np.float32), _random((3, 3, 6, 4), np.float32)
+    geom = conv_geometry((9, 8), (3, 3), (1, 1), (1, 1), "same")
+    _workspace.release()
+    fast_conv.conv2d_forward(x, k, None, geom)
+    first = _workspace.scratch("cols", (1,), np.float32).base
+    fast_conv.conv2d_forward(x, k, None, geom)
+    assert _workspace.scratch("cols", (1,), np.float32).base is first
+    bigger = _random((2, 19, 18, 6), np.float32)
+    fast_conv.conv2d_forward(bigger, k, None, conv_geometry((19, 18), (3, 3), (1, 1),
+                                                           (1, 1), "same"))
+    assert _workspace.scratch("cols", (1,), np.float32).base is not first
+
+
+def test_sparse_crossentropy_refuses_labels_out_of_range():
+    labels = np.full((1, 2, 2), 3)
+    logits = _random((1, 2, 2, 3), np.float32)
+    pair = backend.compiled_pair("sparse_categorical_crossentropy",
+                                 backend.TABLE["sparse_categorical_crossentropy"][1][0])
     with pytest.raises(IndexError, match="labels"):
-        on("numba", losses.sparse_categorical_crossentropy_forward, labels + 1, logits, True)
+        pair.forward(labels, logits, True)
 
 
 # ------------------------------------------------------------------ plumbing
-def test_accelerated_table_matches_the_code():
-    """A kernel dispatches to Numba exactly when the table lists it, and its
-    twin has the same name and the same arguments."""
-    for module_name, module in FUNCTIONAL.items():
-        listed = set(numba_kernels.ACCELERATED.get(module_name, ()))
-        kernels = [name for name, fn in vars(module).items() if inspect.isfunction(fn)
-                   and fn.__module__ == module.__name__
-                   and name.endswith(("_forward", "_backward"))]
-        assert listed <= set(kernels), listed - set(kernels)
-        for name in kernels:
-            source = inspect.getsource(getattr(module, name))
-            assert ('get_backend() == "numba"' in source) == (name in listed), name
-        if listed:
-            twins = __import__(f"minicnn.numba_kernels.{module_name}", fromlist=["_"])
-            for name in listed:
-                assert (inspect.signature(getattr(twins, name)).parameters.keys()
-                        == inspect.signature(getattr(module, name)).parameters.keys())
-
-
 def _fresh_python(code, **env):
     """Run `code` in a new interpreter with `env` changes (None unsets)."""
     full = dict(os.environ)
@@ -300,3 +364,36 @@ def test_thread_defaults_never_override_the_user(env, layer):
     """The Numba layer is chosen only if unset, and no variable is written."""
     env = dict(env, OPENBLAS_THREAD_TIMEOUT=None, OMP_WAIT_POLICY=None)
     assert _fresh_python(THREAD_PROBE, **env) == [layer, None, None]
+
+
+# Hides numba from import, as on a machine where it is not installed.
+WITHOUT_NUMBA = """
+import importlib.abc, json, sys, warnings
+class NoNumba(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "numba" or name.startswith("numba."):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, NoNumba())
+import minicnn
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    default = minicnn.get_backend()
+try:
+    minicnn.set_backend("numba")
+    refused = None
+except ImportError as error:
+    refused = str(error)
+print(json.dumps([default, [str(w.message) for w in caught], refused]))
+"""
+
+
+def test_numba_is_the_default_when_it_imports():
+    assert _fresh_python("import json, minicnn; print(json.dumps(minicnn.get_backend()))") \
+        == "numba"
+
+
+def test_without_numba_the_default_is_numpy_and_asking_for_numba_fails():
+    default, warned, refused = _fresh_python(WITHOUT_NUMBA)
+    assert default == "numpy"
+    assert len(warned) == 1 and "numba does not import" in warned[0]
+    assert refused and "set_backend('numba') needs the numba package" in refused

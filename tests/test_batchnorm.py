@@ -119,8 +119,8 @@ def test_gradients(shape, axis, center, scale, training):
 def test_wrong_training_gradient_is_detected():
     """The inference formula in training mode must fail the check."""
     layer = _built_with_random_weights((2, 3, 4, 2), -1, True, True)
-    layer._backward = lambda dout, cache: layers.BatchNormalization._backward(
-        layer, dout, (False, cache[1]))
+    layer._backward = lambda dy, cache: layers.BatchNormalization._backward(
+        layer, dy, (False, cache[1]))
     assert check_layer(layer, _x((2, 3, 4, 2)), training=True)["input"] > 1e-3
 
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from minicnn import layers
-from minicnn.functional.conv import (conv2d, conv2d_input_grad, conv_geometry,
-                                     conv2d_forward, conv2d_transpose_forward)
+from minicnn.functional.conv import (conv2d, conv2d_forward, conv2d_input_grad,
+                                     conv2d_transpose_forward, conv_geometry,
+                                     transpose_geometry)
 from minicnn.functional.im2col import col2im, im2col
 from minicnn.functional.reference import conv2d_direct, conv2d_transpose_direct
 from minicnn.gradcheck import check_layer, rel_error
@@ -224,7 +225,8 @@ def test_same_padding_puts_the_odd_row_at_the_bottom():
     """A 2x2 'same' kernel on a 3x3 image pads one row below, none above."""
     x = np.arange(9.0).reshape(1, 3, 3, 1)
     kernel = np.ones((2, 2, 1, 1))
-    y, _ = conv2d_forward(x, kernel, None, (1, 1), "same", (1, 1))
+    y, _ = conv2d_forward(x, kernel, None,
+                          conv_geometry((3, 3), (2, 2), (1, 1), (1, 1), "same"))
     assert y[0, :, :, 0].tolist() == [[8, 12, 7], [20, 24, 13], [13, 15, 8]]
 
 
@@ -245,15 +247,15 @@ def test_default_dtype_is_float32_and_input_is_cast():
     assert y.dtype == np.float32 and layer.params["kernel"].dtype == np.float32
 
 
-def test_backward_overwrites_grads_and_leaves_dout_alone():
+def test_backward_overwrites_grads_and_leaves_dy_alone():
     layer = layers.Conv2D(2, 3, dtype="float64")
     x = _input(CONV_CASES[0])
-    dout = np.random.default_rng(5).standard_normal(layer(x).shape)
-    dout_copy = dout.copy()
-    layer.backward(dout)
+    dy = np.random.default_rng(5).standard_normal(layer(x).shape)
+    dy_copy = dy.copy()
+    layer.backward(dy)
     first = {k: v.copy() for k, v in layer.grads.items()}
-    layer.backward(dout)
-    assert np.array_equal(dout, dout_copy)
+    layer.backward(dy)
+    assert np.array_equal(dy, dy_copy)
     for k in first:
         assert np.array_equal(layer.grads[k], first[k])   # not doubled
 
@@ -283,8 +285,8 @@ def test_transpose_forward_is_conv_input_gradient():
     rng = np.random.default_rng(6)
     x = rng.standard_normal((2, 4, 5, 3))
     kernel = rng.standard_normal((3, 3, 2, 3))      # transpose layout (kh, kw, out, in)
-    y, cache = conv2d_transpose_forward(x, kernel, None, (2, 2), "same", (1, 1))
-    geom = cache[3]
+    geom = transpose_geometry((4, 5), (3, 3), (2, 2), (1, 1), "same", None)
+    y, _ = conv2d_transpose_forward(x, kernel, None, geom)
     assert np.array_equal(y, conv2d_input_grad(x, kernel, geom))
 
 
@@ -330,12 +332,12 @@ def test_wrong_rank_and_changed_channels_are_refused():
         layer(np.zeros((1, 5, 5, 2)))
 
 
-def test_backward_before_forward_and_wrong_dout_shape():
+def test_backward_before_forward_and_wrong_dy_shape():
     layer = layers.Conv2D(2, 3)
     with pytest.raises(ValueError, match="before forward"):
         layer.backward(np.zeros((1, 3, 3, 2)))
     layer(np.zeros((1, 5, 5, 1)))
-    with pytest.raises(ValueError, match=r"dout must have the shape.*\(1, 3, 3, 2\)"):
+    with pytest.raises(ValueError, match=r"dy must have the shape.*\(1, 3, 3, 2\)"):
         layer.backward(np.zeros((1, 3, 3, 3)))
 
 

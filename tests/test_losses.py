@@ -433,7 +433,7 @@ def test_a_failed_call_leaves_nothing_to_backward():
 def test_backward_refuses_non_numbers():
     loss, y_true, y_pred = _case("binary", (2, 2, 2, 1), False)
     loss(y_true, y_pred)
-    with pytest.raises(TypeError, match="dloss must be a real number, got 'x'"):
+    with pytest.raises(TypeError, match="dy must be a real number, got 'x'"):
         loss.backward("x")
 
 

@@ -220,8 +220,8 @@ def test_gradcheck_can_fail():
     layer = model.layers[-1] if model.layers[-1].params else model.layers[-2]
     original = type(layer)._backward
 
-    def broken(self, dout, cache):
-        dx, grads = original(self, dout, cache)
+    def broken(self, dy, cache):
+        dx, grads = original(self, dy, cache)
         return dx, {k: g * 1.01 for k, g in grads.items()}
 
     layer._backward = broken.__get__(layer)

@@ -86,14 +86,14 @@ def test_keras_parity_and_output_shape(amount, pairs, kind):
 
 
 @pytest.mark.parametrize("kind", LAYERS)
-def test_float32_default_and_dout_untouched(kind):
+def test_float32_default_and_dy_untouched(kind):
     layer = LAYERS[kind][0](((1, 0), (0, 2)))
     y = layer.forward(_input())
     assert y.dtype == np.float32 and layer.count_params() == 0
-    dout = _input(y.shape, seed=1).astype(np.float32)
-    before = dout.copy()
-    dx = layer.backward(dout)
-    assert np.array_equal(dout, before) and dx.dtype == np.float32
+    dy = _input(y.shape, seed=1).astype(np.float32)
+    before = dy.copy()
+    dx = layer.backward(dy)
+    assert np.array_equal(dy, before) and dx.dtype == np.float32
 
 
 def test_defaults_follow_keras():

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from .. import data
-from ..config import set_backend
+from ..backend import BACKENDS, set_backend
 from . import recipe, volumes
 from .arguments import positive_int
 
@@ -52,8 +52,9 @@ def add_arguments(parser):
     parser.add_argument("--no-resample", action="store_true",
                         help="keep the input's voxel size even if it differs from the "
                         "training voxel size")
-    parser.add_argument("--backend", choices=("numpy", "numba"), default="numba",
-                        help="kernels: 'numba' (compiled) or 'numpy' (default numba)")
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="kernels: 'numba' (compiled) or 'numpy' (default: the "
+                        "library's, numba when it imports)")
 
 
 def run(args):
@@ -68,7 +69,8 @@ def run(args):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"--output: no folder {folder!r} to write into")
     card = recipe.load_card(args.weights)        # before the image: fail fast
-    set_backend(args.backend)
+    if args.backend is not None:
+        set_backend(args.backend)
     image, affine, header = data.load_nifti(args.input, ndim=3)
     if image.dtype.kind not in "biuf":
         raise ValueError(f"{args.input}: voxels of type {image.dtype} are not an image")

@@ -53,7 +53,7 @@ import time
 import numpy as np
 
 from .. import __version__, callbacks, data, datasets, losses, metrics, optimizers
-from ..config import get_backend, set_backend
+from ..backend import BACKENDS, get_backend, set_backend
 from ..rng import set_random_seed
 from . import evaluate, recipe, report, volumes
 from .evaluate import BAR, SHORT
@@ -61,7 +61,7 @@ from .arguments import non_negative_int, positive_float, positive_int
 
 DEFAULTS = {"model": "unet", "epochs": 6, "batch_size": 4, "learning_rate": 1e-3,
             "loss": "crossentropy+dice", "subjects": 18, "val_subjects": 2, "test_subjects": 4, "axis": 2,
-            "seed": 0, "backend": "numba", "out": "minicnn-train"}
+            "seed": 0, "backend": None, "out": "minicnn-train"}
 FINAL_RATE = 0.02          # the cosine decay ends at 2 % of the initial rate
 VAL_FIRST, TEST_FIRST = 1000, 2000   # validation and held-out subject ids start here
 
@@ -84,8 +84,8 @@ class CrossentropyDice(losses.Loss):
     def _forward(self, y_true, y_pred):
         return self.crossentropy(y_true, y_pred) + self.dice(y_true, y_pred), "computed"
 
-    def _backward(self, dvalue, cache):
-        return self.crossentropy.backward(dvalue) + self.dice.backward(dvalue)
+    def _backward(self, dy, cache):
+        return self.crossentropy.backward(dy) + self.dice.backward(dy)
 
 
 LOSSES = {"crossentropy": losses.CategoricalCrossentropy, "crossentropy+dice": CrossentropyDice}
@@ -141,9 +141,10 @@ def add_arguments(parser):
                         f"order: same seed, same run (default {d['seed']})")
     parser.add_argument("--out", default=d["out"],
                         help=f"folder for everything written (default ./{d['out']})")
-    parser.add_argument("--backend", choices=("numpy", "numba"), default=d["backend"],
+    parser.add_argument("--backend", choices=BACKENDS, default=d["backend"],
                         help="kernels: 'numba' (compiled, faster) or 'numpy' (the "
-                        f"readable reference) (default {d['backend']})")
+                        "readable reference) (default: the library's, numba when it "
+                        "imports)")
     parser.add_argument("--subjects", type=positive_int, default=d["subjects"],
                         help="new synthetic training subjects for each epoch (default "
                         f"{d['subjects']})")
@@ -167,7 +168,8 @@ def run(args):
     start = time.perf_counter()
     train_ids, val_ids, test_ids = _subject_ids(args)
     out = _output_folder(args.out)
-    set_backend(args.backend)
+    if args.backend is not None:
+        set_backend(args.backend)
     set_random_seed(args.seed)
     template = datasets.icbm152(resolution=2)
     generator = data.SynthGenerator(template, seed=args.seed)

@@ -1,2 +1,2 @@
-"""Pure kernel functions: ``*_forward(...) -> (out, cache)`` and
-``*_backward(dout, cache) -> gradients``. One module per concept; no state."""
+"""Pure kernel functions: ``*_forward(...) -> (y, cache)`` and
+``*_backward(dy, cache) -> gradients``. One module per concept; no state."""

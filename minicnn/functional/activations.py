@@ -30,7 +30,6 @@ their ``activation=`` argument.
 """
 import numpy as np
 
-from ..config import get_backend
 from .._validate import one_of
 
 
@@ -48,9 +47,6 @@ def linear_backward(dy, cache):
 # ----------------------------------------------------------------------- relu
 def relu_forward(x, max_value=None, negative_slope=0.0, threshold=0.0):
     """Keras's ReLU (see the module docstring). Cache: the input x."""
-    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
-        from ..numba_kernels import activations as fast
-        return fast.relu_forward(x, max_value, negative_slope, threshold)
     # Start from the piece below the threshold, then overwrite the other two.
     y = negative_slope * (x - threshold)
     above = x > threshold
@@ -63,9 +59,6 @@ def relu_forward(x, max_value=None, negative_slope=0.0, threshold=0.0):
 
 def relu_backward(dy, cache):
     """dx = dy * f'(x): a below the threshold, 1 between t and m, 0 above m."""
-    if get_backend() == "numba":
-        from ..numba_kernels import activations as fast
-        return fast.relu_backward(dy, cache)
     x, max_value, negative_slope, threshold = cache
     above = x > threshold
     slope = np.where(above, 1.0, negative_slope)
@@ -111,9 +104,6 @@ def tanh_backward(dy, cache):
 # -------------------------------------------------------------------- softmax
 def softmax_forward(x, axis=-1):
     """Softmax along `axis` (max-subtracted). Cache: (y, axis)."""
-    if get_backend() == "numba" and axis in (-1, np.ndim(x) - 1):   # twin: last axis only
-        from ..numba_kernels import activations as fast
-        return fast.softmax_forward(x, axis)
     shifted = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(shifted)
     y = e / np.sum(e, axis=axis, keepdims=True)
@@ -122,9 +112,6 @@ def softmax_forward(x, axis=-1):
 
 def softmax_backward(dy, cache):
     """dx = y * (dy - sum(dy * y, axis, keepdims=True))."""
-    if get_backend() == "numba" and cache[1] in (-1, np.ndim(cache[0]) - 1):
-        from ..numba_kernels import activations as fast
-        return fast.softmax_backward(dy, cache)
     y, axis = cache
     return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
 
@@ -141,6 +128,19 @@ _REGISTRY = {
 ACTIVATION_NAMES = tuple(_REGISTRY)
 
 
+def activation_name(identifier):
+    """The registry name of a Keras activation: None means 'linear'.
+
+    Raises a TypeError or ValueError naming the allowed names otherwise."""
+    if identifier is None:
+        return "linear"
+    if not isinstance(identifier, str):
+        raise TypeError(
+            f"activation must be None or one of {ACTIVATION_NAMES}, "
+            f"got {identifier!r}")
+    return one_of(identifier, ACTIVATION_NAMES, "activation")
+
+
 def get_activation(identifier):
     """(forward, backward) for a Keras activation name, or linear for None.
 
@@ -148,10 +148,4 @@ def get_activation(identifier):
     default arguments (ReLU is max(x, 0); softmax runs over the last axis,
     the channels, as Keras's ``activation='softmax'`` does).
     """
-    if identifier is None:
-        return _REGISTRY["linear"]
-    if not isinstance(identifier, str):
-        raise TypeError(
-            f"activation must be None or one of {ACTIVATION_NAMES}, "
-            f"got {identifier!r}")
-    return _REGISTRY[one_of(identifier, ACTIVATION_NAMES, "activation")]
+    return _REGISTRY[activation_name(identifier)]

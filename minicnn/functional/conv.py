@@ -57,7 +57,6 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..config import get_backend
 from .im2col import (col2im, conv_output_size, effective_kernel_size, im2col,
                      pad_hw, padding_amounts, unpad_hw)
 
@@ -121,16 +120,13 @@ def conv2d_weight_grad(x, dy, kernel_shape, geom):
 
 
 # -------------------------------------------------------------------- Conv2D
-def conv2d_forward(x, kernel, bias, strides, padding, dilation):
+def conv2d_forward(x, kernel, bias, geom):
     """y = conv(x, kernel) + bias. Returns (y, cache).
 
     x (N, H, W, C_in), kernel (kh, kw, C_in, C_out), bias (C_out,) or None,
-    strides and dilation (height, width) pairs, padding 'valid' or 'same'.
+    geom the ConvGeometry of ``conv_geometry(x.shape[1:3], kernel.shape[:2],
+    strides, dilation, padding)``, which validates those arguments.
     """
-    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
-        from ..numba_kernels import conv as fast
-        return fast.conv2d_forward(x, kernel, bias, strides, padding, dilation)
-    geom = conv_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation, padding)
     y = conv2d(x, kernel, geom)
     if bias is not None:
         y += bias                                             # broadcast over N, OH, OW
@@ -139,9 +135,6 @@ def conv2d_forward(x, kernel, bias, strides, padding, dilation):
 
 def conv2d_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_forward; dbias None without bias."""
-    if get_backend() == "numba":
-        from ..numba_kernels import conv as fast
-        return fast.conv2d_backward(dy, cache)
     x, kernel, has_bias, geom = cache
     dx = conv2d_input_grad(dy, kernel, geom)
     dkernel = conv2d_weight_grad(x, dy, kernel.shape, geom)
@@ -180,19 +173,13 @@ def transpose_geometry(in_hw, kernel_hw, strides, dilation, padding, output_padd
     return geom
 
 
-def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
-                             output_padding=None):
+def conv2d_transpose_forward(x, kernel, bias, geom):
     """y = A^T x + bias, the adjoint of a convolution. Returns (y, cache).
 
     x (N, H, W, C_in), kernel (kh, kw, C_out, C_in) as in Keras, bias (C_out,)
-    or None, output_padding None or a (height, width) pair.
+    or None, geom the geometry of A from ``transpose_geometry(x.shape[1:3],
+    kernel.shape[:2], strides, dilation, padding, output_padding)``.
     """
-    if get_backend() == "numba":
-        from ..numba_kernels import conv as fast
-        return fast.conv2d_transpose_forward(x, kernel, bias, strides, padding,
-                                             dilation, output_padding)
-    geom = transpose_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation,
-                              padding, output_padding)
     # conv2d_input_grad sees x as "dy" of A: (N, H, W, C_in) with A's C_out = C_in.
     y = conv2d_input_grad(x, kernel, geom)                    # (N, OH, OW, C_out)
     if bias is not None:
@@ -202,9 +189,6 @@ def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
 
 def conv2d_transpose_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_transpose_forward."""
-    if get_backend() == "numba":
-        from ..numba_kernels import conv as fast
-        return fast.conv2d_transpose_backward(dy, cache)
     x, kernel, has_bias, geom = cache
     dx = conv2d(dy, kernel, geom)                             # A dy: (N, H, W, C_in)
     # y = A^T x is bilinear in (kernel, x) exactly as conv2d is in (input, kernel)

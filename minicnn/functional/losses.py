@@ -6,8 +6,10 @@ computed per pixel, then averaged; with ``count = N * H * W`` pixels,
 
     value = (1 / count) * sum_pixels loss_pixel            (a scalar)
 
-which is Keras's 'sum_over_batch_size' reduction. Each backward returns
-d(dvalue * value) / d y_pred; the 1 / count is the reduction's own factor.
+which is Keras's 'sum_over_batch_size' reduction. Each backward takes dy,
+the gradient arriving at the loss's output (a number: 1 when the loss is the
+objective itself), and returns d(dy * value) / d y_pred; the 1 / count is the
+reduction's own factor.
 ``eps = 1e-7`` is Keras's ``backend.epsilon()``; logs are natural.
 
 Categorical cross-entropy (y one-hot over the class axis)
@@ -50,7 +52,6 @@ course's arithmetic by hand.
 """
 import numpy as np
 
-from ..config import get_backend
 
 EPSILON = 1e-7          # keras.backend.epsilon()
 
@@ -78,9 +79,6 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
 
     y_true, y_pred: same shape, e.g. (N, H, W, C). Returns (value, cache).
     """
-    if get_backend() == "numba" and axis in (-1, np.ndim(y_pred) - 1):   # twin: last axis
-        from ..numba_kernels import losses as fast
-        return fast.categorical_crossentropy_forward(y_true, y_pred, from_logits, axis)
     # Work with the class axis last; backward moves the gradient back.
     y = np.moveaxis(y_true, axis, -1)                            # (N, H, W, C)
     p = np.moveaxis(y_pred, axis, -1)                            # (N, H, W, C)
@@ -99,13 +97,10 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
     return value, cache
 
 
-def categorical_crossentropy_backward(dvalue, cache):
-    """d(dvalue * value) / d y_pred, same shape as y_pred."""
-    if get_backend() == "numba" and cache["axis"] in (-1, np.ndim(cache["y"]) - 1):
-        from ..numba_kernels import losses as fast
-        return fast.categorical_crossentropy_backward(dvalue, cache)
+def categorical_crossentropy_backward(dy, cache):
+    """d(dy * value) / d y_pred, same shape as y_pred."""
     y = cache["y"]
-    scale = dvalue / cache["count"]
+    scale = dy / cache["count"]
     if cache["from_logits"]:
         d = scale * (cache["softmax"] * y.sum(axis=-1, keepdims=True) - y)
     else:
@@ -122,9 +117,6 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
     labels: (N, H, W) integers in [0, C); y_pred: (N, H, W, C).
     Returns (value, cache).
     """
-    if get_backend() == "numba" and from_logits:    # twin: logits only
-        from ..numba_kernels import losses as fast
-        return fast.sparse_categorical_crossentropy_forward(labels, y_pred, from_logits)
     index = labels[..., None]                                    # (N, H, W, 1)
     cache = {"from_logits": from_logits, "count": _pixel_count(y_pred.shape),
              "onehot": index == np.arange(y_pred.shape[-1])}     # (N, H, W, C)
@@ -141,13 +133,10 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
     return per_pixel.mean(), cache
 
 
-def sparse_categorical_crossentropy_backward(dvalue, cache):
-    """d(dvalue * value) / d y_pred, shape (N, H, W, C)."""
-    if get_backend() == "numba" and cache["from_logits"]:
-        from ..numba_kernels import losses as fast
-        return fast.sparse_categorical_crossentropy_backward(dvalue, cache)
+def sparse_categorical_crossentropy_backward(dy, cache):
+    """d(dy * value) / d y_pred, shape (N, H, W, C)."""
     onehot = cache["onehot"]
-    scale = dvalue / cache["count"]
+    scale = dy / cache["count"]
     if cache["from_logits"]:
         return scale * (cache["softmax"] - onehot)
     dq = 1.0 / cache["total"] - onehot / cache["q_label"]
@@ -171,10 +160,10 @@ def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
     return per_element.mean(), cache
 
 
-def binary_crossentropy_backward(dvalue, cache):
-    """d(dvalue * value) / d y_pred, same shape as y_pred."""
+def binary_crossentropy_backward(dy, cache):
+    """d(dy * value) / d y_pred, same shape as y_pred."""
     y = cache["y"]
-    scale = dvalue / cache["count"]
+    scale = dy / cache["count"]
     if cache["from_logits"]:
         return scale * (cache["sigmoid"] - y)
     q = cache["q"]
@@ -196,14 +185,14 @@ def dice_loss_forward(y_true, y_pred, smooth=1.0):
     return 1.0 - dice.mean(), cache
 
 
-def dice_loss_backward(dvalue, cache):
-    """d(dvalue * value) / d y_pred, shape (N, H, W, C)."""
+def dice_loss_backward(dy, cache):
+    """d(dy * value) / d y_pred, shape (N, H, W, C)."""
     y, dice, denominator = cache["y"], cache["dice"], cache["denominator"]
     # (N, C) -> (N, 1, 1, C), so per-image, per-class terms broadcast over pixels.
     per_image_class = (y.shape[0],) + (1,) * (y.ndim - 2) + (y.shape[-1],)
     dice = dice.reshape(per_image_class)
     denominator = denominator.reshape(per_image_class)
-    return -(dvalue / dice.size) * (2.0 * y - dice) / denominator
+    return -(dy / dice.size) * (2.0 * y - dice) / denominator
 
 
 # ------------------------------------------------------- course helper ---

@@ -12,8 +12,6 @@ is being assembled); the kernels check the concrete shapes of the arrays.
 """
 import numpy as np
 
-from ..config import get_backend
-
 
 def _agree(sizes):
     """The one known size among `sizes` (None if all unknown), or raise KeyError."""
@@ -72,9 +70,6 @@ def add_backward(dy, cache):
 
 def concatenate_forward(xs, axis=-1):
     """Join arrays along `axis`. Cache: (sizes along axis, axis)."""
-    if get_backend() == "numba" and len(xs) and axis % np.ndim(xs[0]) == np.ndim(xs[0]) - 1:
-        from ..numba_kernels import merging as fast         # twin: the channel axis
-        return fast.concatenate_forward(xs, axis)
     concatenate_output_shape([x.shape for x in xs], axis)
     axis = axis % xs[0].ndim
     sizes = [x.shape[axis] for x in xs]
@@ -83,9 +78,6 @@ def concatenate_forward(xs, axis=-1):
 
 def concatenate_backward(dy, cache):
     """Split dy back into the inputs' slices (contiguous copies)."""
-    if get_backend() == "numba" and cache[1] == dy.ndim - 1:
-        from ..numba_kernels import merging as fast
-        return fast.concatenate_backward(dy, cache)
     sizes, axis = cache
     bounds = np.cumsum(sizes)[:-1]                 # split points along axis
     return [np.ascontiguousarray(part) for part in np.split(dy, bounds, axis=axis)]

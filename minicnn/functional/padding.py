@@ -85,9 +85,9 @@ def zero_pad2d_forward(x, padding):
     return _pad(x, pads), pads
 
 
-def zero_pad2d_backward(dout, cache):
-    """Gradient of zero padding: crop dout by the padding amounts."""
-    return _crop(dout, cache)
+def zero_pad2d_backward(dy, cache):
+    """Gradient of zero padding: crop dy by the padding amounts."""
+    return _crop(dy, cache)
 
 
 def crop2d_forward(x, cropping):
@@ -98,6 +98,6 @@ def crop2d_forward(x, cropping):
     return _crop(x, crops), crops
 
 
-def crop2d_backward(dout, cache):
-    """Gradient of cropping: zero-pad dout back to the input's size."""
-    return _pad(dout, cache)
+def crop2d_backward(dy, cache):
+    """Gradient of cropping: zero-pad dy back to the input's size."""
+    return _pad(dy, cache)

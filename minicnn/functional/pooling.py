@@ -47,7 +47,6 @@ from collections import namedtuple
 import numpy as np
 
 from .. import _validate
-from ..config import get_backend
 from .im2col import PADDING_MODES, conv_output_size, padding_amounts, unpad_hw
 
 PoolGeometry = namedtuple("PoolGeometry", "in_hw pool_size strides pads out_hw")
@@ -106,15 +105,9 @@ def _pad_with(x, pads, value):
     return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
 
 
-def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
-    """Max pooling. x (N, H, W, C) float -> (y (N, OH, OW, C), cache)."""
-    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
-        from ..numba_kernels import pooling as fast
-        return fast.max_pool2d_forward(x, pool_size, strides, padding)
-    x = _validate.as_array(x, "x", ndim=4)
-    if x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array (padding uses -inf), got dtype {x.dtype}")
-    geom = pool_geometry(x.shape[1:3], pool_size, strides, padding)
+def max_pool2d_forward(x, geom):
+    """Max pooling. x (N, H, W, C) float, geom a PoolGeometry of x's (H, W)
+    (``pool_geometry``, which validates the arguments) -> (y (N, OH, OW, C), cache)."""
     xp = _pad_with(x, geom.pads, -np.inf)                    # (N, Hp, Wp, C)
     out_shape = (x.shape[0], *geom.out_hw, x.shape[3])       # (N, OH, OW, C)
     # Offset index of each window's maximum, in the smallest integer type
@@ -133,16 +126,13 @@ def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
     return y, (winner, x.shape, geom)
 
 
-def max_pool2d_backward(dout, cache):
-    """Gradient of max pooling: dout (N, OH, OW, C) -> dx (N, H, W, C)."""
-    if get_backend() == "numba":
-        from ..numba_kernels import pooling as fast
-        return fast.max_pool2d_backward(dout, cache)
+def max_pool2d_backward(dy, cache):
+    """Gradient of max pooling: dy (N, OH, OW, C) -> dx (N, H, W, C)."""
     winner, x_shape, geom = cache
     (top, bottom), (left, right) = geom.pads
     padded_shape = (x_shape[0], x_shape[1] + top + bottom,
                     x_shape[2] + left + right, x_shape[3])
-    dxp = np.zeros(padded_shape, dtype=dout.dtype)           # (N, Hp, Wp, C)
+    dxp = np.zeros(padded_shape, dtype=dy.dtype)             # (N, Hp, Wp, C)
     for k, rows, cols in _offsets(geom):
-        dxp[:, rows, cols, :] += np.where(winner == k, dout, 0)   # (N, OH, OW, C)
+        dxp[:, rows, cols, :] += np.where(winner == k, dy, 0)   # (N, OH, OW, C)
     return unpad_hw(dxp, geom.pads)

@@ -21,8 +21,8 @@ def _axis_geometry(n, p, s, padding):
     return out, total // 2, total - total // 2
 
 
-def max_pool2d_reference(x, dout, pool_size, strides, padding):
-    """(y, dx) of max pooling by direct loops. x (N, H, W, C), dout (N, OH, OW, C) or None."""
+def max_pool2d_reference(x, dy, pool_size, strides, padding):
+    """(y, dx) of max pooling by direct loops. x (N, H, W, C), dy (N, OH, OW, C) or None."""
     n_batch, h, w, c_in = x.shape
     (ph, pw), (sh, sw) = pool_size, strides
     oh, top, bottom = _axis_geometry(h, ph, sh, padding)
@@ -38,6 +38,6 @@ def max_pool2d_reference(x, dout, pool_size, strides, padding):
                     window = xp[n, oy * sh:oy * sh + ph, ox * sw:ox * sw + pw, c]
                     i, j = divmod(int(np.argmax(window)), pw)
                     y[n, oy, ox, c] = window[i, j]
-                    if dout is not None:
-                        dxp[n, oy * sh + i, ox * sw + j, c] += dout[n, oy, ox, c]
+                    if dy is not None:
+                        dxp[n, oy * sh + i, ox * sw + j, c] += dy[n, oy, ox, c]
     return y, dxp[:, top:top + h, left:left + w, :]

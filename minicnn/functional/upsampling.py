@@ -56,36 +56,26 @@ float64 minicnn layer agrees with Keras only to about 1e-7.)
 import numpy as np
 
 from .. import _validate
-from ..config import get_backend
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
 
-def _checked(x, size):
-    x = _validate.as_array(x, "x", ndim=4)
-    return x, _validate.int_tuple(size, 2, "size")
-
-
 def upsample_nearest2d_forward(x, size):
-    """Nearest-neighbour upsampling: x (N, H, W, C) -> y (N, H*sh, W*sw, C)."""
-    if get_backend() == "numba":          # compiled twin, same cache (numba_kernels)
-        from ..numba_kernels import upsampling as fast
-        return fast.upsample_nearest2d_forward(x, size)
-    x, (sh, sw) = _checked(x, size)
+    """Nearest-neighbour upsampling: x (N, H, W, C) -> y (N, H*sh, W*sw, C).
+
+    size = (sh, sw), integers >= 1 (``UpSampling2D`` validates them)."""
+    sh, sw = size
     n, h, w, c = x.shape
     blocks = np.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
     y = blocks.reshape(n, h * sh, w * sw, c)                 # copies: a new array
     return y, (sh, sw)
 
 
-def upsample_nearest2d_backward(dout, cache):
-    """Adjoint of nearest upsampling: sum each sh x sw block of dout."""
-    if get_backend() == "numba":
-        from ..numba_kernels import upsampling as fast
-        return fast.upsample_nearest2d_backward(dout, cache)
+def upsample_nearest2d_backward(dy, cache):
+    """Adjoint of nearest upsampling: sum each sh x sw block of dy."""
     sh, sw = cache
-    n, oh, ow, c = dout.shape
-    blocks = dout.reshape(n, oh // sh, sh, ow // sw, sw, c)  # (N, H, sh, W, sw, C)
+    n, oh, ow, c = dy.shape
+    blocks = dy.reshape(n, oh // sh, sh, ow // sw, sw, c)  # (N, H, sh, W, sw, C)
     return blocks.sum(axis=(2, 4))                           # (N, H, W, C)
 
 
@@ -108,7 +98,7 @@ def bilinear_matrix(n, scale, dtype=np.float64):
 
 def upsample_bilinear2d_forward(x, size):
     """Bilinear upsampling (half-pixel centres): x (N, H, W, C) -> (N, H*sh, W*sw, C)."""
-    x, (sh, sw) = _checked(x, size)
+    sh, sw = size
     n, h, w, c = x.shape
     a_h = bilinear_matrix(h, sh, x.dtype)                    # (OH, H)
     a_w = bilinear_matrix(w, sw, x.dtype)                    # (OW, W)
@@ -117,11 +107,11 @@ def upsample_bilinear2d_forward(x, size):
     return y.reshape(n, h * sh, w * sw, c), (a_h, a_w)
 
 
-def upsample_bilinear2d_backward(dout, cache):
+def upsample_bilinear2d_backward(dy, cache):
     """Adjoint of bilinear upsampling: dx = A_h^T dy A_w per (n, c)."""
     a_h, a_w = cache
-    n, oh, ow, c = dout.shape
+    n, oh, ow, c = dy.shape
     h, w = a_h.shape[1], a_w.shape[1]
-    dt = a_w.T @ dout.reshape(n * oh, ow, c)                 # (N*OH, W, C)
+    dt = a_w.T @ dy.reshape(n * oh, ow, c)                 # (N*OH, W, C)
     dx = a_h.T @ dt.reshape(n, oh, w * c)                    # (N, H, W*C)
     return dx.reshape(n, h, w, c)

@@ -12,10 +12,8 @@ No weights; the math and its derivatives are in
 """
 import numbers
 
-from .. import _validate
-from ..functional.activations import (get_activation, relu_backward,
-                                      relu_forward, softmax_backward,
-                                      softmax_forward)
+from .. import _validate, backend
+from ..functional.activations import activation_name
 from .base import Layer
 
 
@@ -36,14 +34,13 @@ class Activation(Layer):
 
     def __init__(self, activation, name=None, dtype=None):
         super().__init__(name=name, dtype=dtype)
-        self._act_forward, self._act_backward = get_activation(activation)
-        self.activation = "linear" if activation is None else activation.lower()
+        self.activation = activation_name(activation)
 
     def _forward(self, x, training):
-        return self._act_forward(x)
+        return backend.activation_forward(self.activation, x)
 
-    def _backward(self, dout, cache):
-        return self._act_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache), {}
 
 
 class ReLU(Layer):
@@ -62,10 +59,11 @@ class ReLU(Layer):
         self.threshold = _non_negative(threshold, "threshold")
 
     def _forward(self, x, training):
-        return relu_forward(x, self.max_value, self.negative_slope, self.threshold)
+        return backend.run_forward("relu", x, self.max_value, self.negative_slope,
+                                   self.threshold)
 
-    def _backward(self, dout, cache):
-        return relu_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache), {}
 
 
 class Softmax(Layer):
@@ -76,8 +74,8 @@ class Softmax(Layer):
         self.axis = _validate.axis(axis, self.input_ndim)
 
     def _forward(self, x, training):
-        return softmax_forward(x, self.axis)
+        return backend.run_forward("softmax", x, self.axis)
 
-    def _backward(self, dout, cache):
-        return softmax_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache), {}
 

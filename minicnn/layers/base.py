@@ -1,10 +1,11 @@
 """The Layer protocol every minicnn layer follows.
 
-A layer is a thin object around two pure kernel functions (see
-``minicnn.functional``)::
+A layer is a thin object around a pair of pure kernel functions (see
+``minicnn.functional``; for the accelerated operations ``minicnn.backend``
+chooses the pair)::
 
-    out, cache = kernel_forward(x, *params)     # in Layer._forward
-    dx, *dparams = kernel_backward(dout, cache)  # in Layer._backward
+    y, cache = kernel_forward(x, *params)       # in Layer._forward
+    dx, *dparams = kernel_backward(dy, cache)   # in Layer._backward
 
 The base class does the bookkeeping a learner should not have to re-read in
 every layer:
@@ -52,8 +53,8 @@ class Layer(ABC):
 
     Subclasses implement
       ``build(input_shape)``        create weights with ``add_weight``;
-      ``_forward(x, training)``     -> (out, cache), calling pure kernels;
-      ``_backward(dout, cache)``    -> (dx, {param_name: dparam});
+      ``_forward(x, training)``     -> (y, cache), calling pure kernels;
+      ``_backward(dy, cache)``      -> (dx, {param_name: dparam});
       ``compute_output_shape(input_shape)``.
     Multi-input layers set ``n_inputs = None`` (any number >= 2) and receive
     and return lists.
@@ -121,22 +122,22 @@ class Layer(ABC):
         self._output_shape = out.shape
         return out
 
-    def backward(self, dout):
+    def backward(self, dy):
         """Gradient w.r.t. the input(s) of the most recent ``forward``.
 
         Fills ``self.grads`` (overwriting) and returns dx (a list for
-        multi-input layers). `dout` is read, never modified.
+        multi-input layers). `dy` is read, never modified.
         """
         if self._cache is None:
             raise ValueError(
                 f"{self.name}: backward() was called before forward(); run "
                 "forward(x) first so there is a cache to differentiate")
-        dout = as_array(dout, "dout", dtype=self.dtype)
-        if dout.shape != self._output_shape:
+        dy = as_array(dy, "dy", dtype=self.dtype)
+        if dy.shape != self._output_shape:
             raise ValueError(
-                f"{self.name}: dout must have the shape of the last forward "
-                f"output {self._output_shape}, got {dout.shape}")
-        dx, grads = self._backward(dout, self._cache)
+                f"{self.name}: dy must have the shape of the last forward "
+                f"output {self._output_shape}, got {dy.shape}")
+        dx, grads = self._backward(dy, self._cache)
         if self.trainable:
             self.grads = {k: grads[k] for k in self.trainable_param_names}
         else:
@@ -148,7 +149,7 @@ class Layer(ABC):
         """Return (out, cache) for input(s) `x`, calling the pure kernels."""
 
     @abstractmethod
-    def _backward(self, dout, cache):
+    def _backward(self, dy, cache):
         """Return (dx, {param_name: gradient}) from the forward's cache."""
 
     # ---------------------------------------------------------------- checking

@@ -2,7 +2,7 @@
 
 The math lives in ``minicnn.functional.conv``; these classes hold the kernel
 and bias, validate arguments, and apply the optional activation after the
-convolution:
+convolution (each through the backend table, ``minicnn.backend``):
 
     z = conv(x, kernel) + bias        y = activation(z)
     backward:  dz = activation_backward(dy),  then the convolution's backward
@@ -19,18 +19,17 @@ that case (as PyTorch does); the tests check it against a direct-loop oracle.
 """
 from abc import abstractmethod
 
-from .. import _validate
-from ..functional.activations import get_activation
-from ..functional.conv import (conv2d_backward, conv2d_forward,
-                               conv2d_transpose_backward,
-                               conv2d_transpose_forward, conv_geometry,
-                               transpose_geometry)
+from .. import _validate, backend
+from ..functional.activations import activation_name
+from ..functional.conv import conv_geometry, transpose_geometry
 from ..functional.im2col import PADDING_MODES
 from .base import Layer
 
 
 class _BaseConv(Layer):
     """Arguments, weights and activation shared by Conv2D and Conv2DTranspose."""
+
+    operation = None       # the backend table's name of the convolution
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",
                  dilation_rate=1, activation=None, use_bias=True,
@@ -42,8 +41,8 @@ class _BaseConv(Layer):
         self.strides = _validate.int_tuple(strides, 2, "strides")
         self.padding = _validate.one_of(padding, PADDING_MODES, "padding")
         self.dilation_rate = _validate.int_tuple(dilation_rate, 2, "dilation_rate")
+        activation_name(activation)            # refuse an unknown name now
         self.activation = activation
-        self._act_forward, self._act_backward = get_activation(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
@@ -54,15 +53,11 @@ class _BaseConv(Layer):
 
     @abstractmethod
     def _geometry(self, in_hw):
-        """ConvGeometry whose out_hw is this layer's output (height, width)."""
+        """The ConvGeometry the kernels take, for an input of (height, width)."""
 
     @abstractmethod
-    def _conv_forward(self, x, kernel, bias):
-        """(z, cache) of the convolution before the activation."""
-
-    @abstractmethod
-    def _conv_backward(self, dz, cache):
-        """(dx, dkernel, dbias) from the convolution's cache."""
+    def _output_hw(self, in_hw):
+        """This layer's output (height, width) for an input (height, width)."""
 
     def build(self, input_shape):
         in_channels = input_shape[-1]
@@ -73,15 +68,16 @@ class _BaseConv(Layer):
         super().build(input_shape)
 
     def _forward(self, x, training):
-        bias = self.params.get("bias")
-        z, conv_cache = self._conv_forward(x, self.params["kernel"], bias)
-        y, act_cache = self._act_forward(z)
-        return y, (conv_cache, act_cache)
+        z, conv_kept = backend.run_forward(
+            self.operation, x, self.params["kernel"], self.params.get("bias"),
+            self._geometry(x.shape[1:3]))
+        y, activation_kept = backend.activation_forward(self.activation, z)
+        return y, (conv_kept, activation_kept)
 
     def _backward(self, dy, cache):
-        conv_cache, act_cache = cache
-        dz = self._act_backward(dy, act_cache)
-        dx, dkernel, dbias = self._conv_backward(dz, conv_cache)
+        conv_kept, activation_kept = cache
+        dz = backend.run_backward(dy, activation_kept)
+        dx, dkernel, dbias = backend.run_backward(dz, conv_kept)
         grads = {"kernel": dkernel}
         if self.use_bias:
             grads["bias"] = dbias
@@ -89,7 +85,7 @@ class _BaseConv(Layer):
 
     def compute_output_shape(self, input_shape):
         n, h, w, _ = input_shape
-        out_hw = self._geometry((h, w)).out_hw if h is not None and w is not None \
+        out_hw = self._output_hw((h, w)) if h is not None and w is not None \
             else (None, None)
         return (n, *out_hw, self.filters)
 
@@ -101,6 +97,8 @@ class Conv2D(_BaseConv):
     with k_eff = (k - 1) * dilation + 1 (likewise for W).
     """
 
+    operation = "conv2d"
+
     def _kernel_shape(self, in_channels):
         return (*self.kernel_size, in_channels, self.filters)
 
@@ -108,17 +106,14 @@ class Conv2D(_BaseConv):
         return conv_geometry(in_hw, self.kernel_size, self.strides,
                              self.dilation_rate, self.padding)
 
+    def _output_hw(self, in_hw):
+        return self._geometry(in_hw).out_hw
+
     def build(self, input_shape):
         if None not in input_shape[1:3]:
             self._geometry(input_shape[1:3])   # refuse a too-small 'valid' input now
         super().build(input_shape)
 
-    def _conv_forward(self, x, kernel, bias):
-        return conv2d_forward(x, kernel, bias, self.strides, self.padding,
-                              self.dilation_rate)
-
-    def _conv_backward(self, dz, cache):
-        return conv2d_backward(dz, cache)
 
 
 class Conv2DTranspose(_BaseConv):
@@ -148,19 +143,15 @@ class Conv2DTranspose(_BaseConv):
                         f"{self.strides}, got {output_padding}")
         self.output_padding = output_padding
 
+    operation = "conv2d_transpose"
+
     def _kernel_shape(self, in_channels):
         return (*self.kernel_size, self.filters, in_channels)
 
     def _geometry(self, in_hw):
-        geom = transpose_geometry(in_hw, self.kernel_size, self.strides,
-                                  self.dilation_rate, self.padding,
-                                  self.output_padding)
-        # The transpose's output is the input side of the convolution A.
-        return geom._replace(out_hw=geom.in_hw)
+        """The geometry of the convolution A whose adjoint this layer computes."""
+        return transpose_geometry(in_hw, self.kernel_size, self.strides,
+                                  self.dilation_rate, self.padding, self.output_padding)
 
-    def _conv_forward(self, x, kernel, bias):
-        return conv2d_transpose_forward(x, kernel, bias, self.strides, self.padding,
-                                        self.dilation_rate, self.output_padding)
-
-    def _conv_backward(self, dz, cache):
-        return conv2d_transpose_backward(dz, cache)
+    def _output_hw(self, in_hw):
+        return self._geometry(in_hw).in_hw       # A's input side is our output

@@ -136,8 +136,8 @@ class InputLayer(Layer):
     def _forward(self, x, training):
         return x, x.shape   # the identity needs no cache; the shape marks "run"
 
-    def _backward(self, dout, cache):
-        return dout, {}
+    def _backward(self, dy, cache):
+        return dy, {}
 
 
 def Input(shape, batch_size=None, dtype=None, name=None):

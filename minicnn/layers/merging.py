@@ -14,9 +14,8 @@ returns a list of input gradients in the same order. Math in
   axis=0 joins batches (N1 + N2 samples), as Keras allows.
 """
 
-from .. import _validate
+from .. import _validate, backend
 from ..functional.merging import (add_backward, add_forward, add_output_shape,
-                                  concatenate_backward, concatenate_forward,
                                   concatenate_output_shape)
 from .base import Layer
 
@@ -38,8 +37,8 @@ class Add(Layer):
     def _forward(self, xs, training):
         return add_forward(xs)
 
-    def _backward(self, dout, cache):
-        return add_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return add_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         return add_output_shape(input_shape)
@@ -64,10 +63,10 @@ class Concatenate(Layer):
         super().build(input_shape)
 
     def _forward(self, xs, training):
-        return concatenate_forward(xs, self.axis)
+        return backend.run_forward("concatenate", xs, self.axis)
 
-    def _backward(self, dout, cache):
-        return concatenate_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         return concatenate_output_shape(input_shape, self.axis)

@@ -101,10 +101,10 @@ class BatchNormalization(Layer):
             self.params["moving_variance"], self.epsilon, self.axis)
         return y, (False, cache)
 
-    def _backward(self, dout, cache):
+    def _backward(self, dy, cache):
         batch_stats, bn_cache = cache
         backward = batchnorm_train_backward if batch_stats else batchnorm_inference_backward
-        dx, dgamma, dbeta = backward(dout, bn_cache)
+        dx, dgamma, dbeta = backward(dy, bn_cache)
         grads = {}
         if self.scale:
             grads["gamma"] = dgamma

@@ -14,8 +14,8 @@ The course's U-Net halves the image with MaxPooling2D(2): (104, 104, 32) ->
 (52, 52, 32); on an odd size such as 13, 'valid' drops the last row
 (13 -> 6) while 'same' keeps it (13 -> 7).
 """
-from ..functional.pooling import (max_pool2d_backward, max_pool2d_forward,
-                                  pool_arguments, pool_output_hw)
+from .. import backend
+from ..functional.pooling import pool_arguments, pool_geometry, pool_output_hw
 from .base import Layer
 
 
@@ -34,10 +34,11 @@ class MaxPooling2D(Layer):
         super().build(input_shape)
 
     def _forward(self, x, training):
-        return max_pool2d_forward(x, self.pool_size, self.strides, self.padding)
+        geom = pool_geometry(x.shape[1:3], self.pool_size, self.strides, self.padding)
+        return backend.run_forward("max_pool2d", x, geom)
 
-    def _backward(self, dout, cache):
-        return max_pool2d_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return backend.run_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

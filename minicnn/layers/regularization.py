@@ -71,7 +71,7 @@ class Dropout(Layer):
         y, cache = dropout_forward(x, mask, self.rate)
         return y, (True, cache)
 
-    def _backward(self, dout, cache):
+    def _backward(self, dy, cache):
         dropped, kernel_cache = cache
         backward = dropout_backward if dropped else linear_backward
-        return backward(dout, kernel_cache), {}
+        return backward(dy, kernel_cache), {}

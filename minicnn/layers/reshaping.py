@@ -14,17 +14,10 @@ In the course's U-Net, UpSampling2D(2) doubles the decoder's feature maps
 before they are concatenated with the encoder's skip connection; Cropping2D
 and ZeroPadding2D make two such maps the same size when they are not.
 """
-from .. import _validate
+from .. import _validate, backend
 from ..functional import padding as padding_kernels
 from ..functional import upsampling
 from .base import Layer
-
-_UPSAMPLING_KERNELS = {
-    "nearest": (upsampling.upsample_nearest2d_forward,
-                upsampling.upsample_nearest2d_backward),
-    "bilinear": (upsampling.upsample_bilinear2d_forward,
-                 upsampling.upsample_bilinear2d_backward),
-}
 
 
 class UpSampling2D(Layer):
@@ -35,14 +28,16 @@ class UpSampling2D(Layer):
         self.size = _validate.int_tuple(size, 2, "size")
         self.interpolation = _validate.one_of(
             interpolation, upsampling.INTERPOLATIONS, "interpolation")
-        self._kernel_forward, self._kernel_backward = \
-            _UPSAMPLING_KERNELS[self.interpolation]
 
     def _forward(self, x, training):
-        return self._kernel_forward(x, self.size)
+        if self.interpolation == "nearest":            # in the backend table
+            return backend.run_forward("upsample_nearest2d", x, self.size)
+        return upsampling.upsample_bilinear2d_forward(x, self.size)
 
-    def _backward(self, dout, cache):
-        return self._kernel_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        if self.interpolation == "nearest":
+            return backend.run_backward(dy, cache), {}
+        return upsampling.upsample_bilinear2d_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
@@ -59,8 +54,8 @@ class ZeroPadding2D(Layer):
     def _forward(self, x, training):
         return padding_kernels.zero_pad2d_forward(x, self.padding)
 
-    def _backward(self, dout, cache):
-        return padding_kernels.zero_pad2d_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return padding_kernels.zero_pad2d_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
@@ -81,8 +76,8 @@ class Cropping2D(Layer):
     def _forward(self, x, training):
         return padding_kernels.crop2d_forward(x, self.cropping)
 
-    def _backward(self, dout, cache):
-        return padding_kernels.crop2d_backward(dout, cache), {}
+    def _backward(self, dy, cache):
+        return padding_kernels.crop2d_backward(dy, cache), {}
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape

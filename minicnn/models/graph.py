@@ -119,14 +119,14 @@ def run_backward(order, inputs, outputs, dys):
     grads = {}                          # layer -> gradient w.r.t. its output
 
     def add(layer, g):
-        # A new array, never an in-place +=: `g` may be another layer's dout.
+        # A new array, never an in-place +=: `g` may be another layer's dy.
         grads[layer] = g if layer not in grads else grads[layer] + g
 
     for t, dy in zip(outputs, dys):
         add(t.layer, dy)
     for layer in reversed(order):
-        dout = grads.pop(layer)
-        dx = layer.backward(dout)
+        dy = grads.pop(layer)
+        dx = layer.backward(dy)
         if isinstance(layer, InputLayer):
             grads[layer] = dx           # kept: it is the model's input gradient
             continue

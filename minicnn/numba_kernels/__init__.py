@@ -1,35 +1,17 @@
-"""Compiled twins of the hot NumPy kernels, used under ``set_backend('numba')``.
+"""Compiled kernel pairs for the operations a training step spends its time in.
 
-Each public kernel listed below starts with one branch,
-``if get_backend() == "numba": return <twin>(...)`` (with its scope as a
-condition where the twin covers part of the cases), and its twin here takes
-the same arguments and returns the same values *and the same cache*, so a
-forward pass run on one backend can be differentiated on the other. The
-NumPy kernels stay the readable reference: the twins are tested against them
-on every op (``tests/test_backends.py``).
+Which operation each module here accelerates, and in which cases, is the
+backend table, ``minicnn.backend.TABLE``: the one place that routes calls.
+A module here holds ``<operation>_forward`` and ``<operation>_backward`` for
+its operations, taking the arguments of the NumPy pair in
+``minicnn.functional`` (already validated by the caller) and returning the
+same values to rounding and the same cache, so either pair can run the
+backward of the other's forward. Helpers that differ from a NumPy function
+in what they take or return carry a different name.
 
-Accelerated kernels (``minicnn.functional.<module>.<kernel>`` has its twin in
-``minicnn.numba_kernels.<module>``, same names):
-
-| kernel                                              | twin's scope               |
-|-----------------------------------------------------|----------------------------|
-| conv.conv2d_forward / conv2d_backward               | all                        |
-| conv.conv2d_transpose_forward / _backward           | all                        |
-| pooling.max_pool2d_forward / _backward              | all                        |
-| upsampling.upsample_nearest2d_forward / _backward   | all                        |
-| activations.relu_forward / relu_backward            | all                        |
-| activations.softmax_forward / _backward             | the last axis              |
-| merging.concatenate_forward / _backward             | the last axis              |
-| losses.categorical_crossentropy_forward / _backward | the last axis              |
-| losses.sparse_categorical_crossentropy_forward / _b.| from_logits=True           |
-
-Everything else runs its NumPy kernel on both backends, including what the
-scope column leaves out (softmax, concatenation or cross-entropy along
-another axis, sparse cross-entropy on probabilities): bilinear
-upsampling (already two matmuls), padding and cropping (slice copies),
-sigmoid and tanh, dropout, batch normalisation, Add, binary cross-entropy
-and Dice. ``ACCELERATED`` lists the table's
-functions by name; the tests check that it matches the code.
+These modules import from ``minicnn.functional`` only its public geometry
+helpers and constants (``ConvGeometry``, ``concatenate_output_shape``,
+``EPSILON``), never its kernels.
 
 Compilation: every kernel is ``@njit(cache=True)``, compiled on first use for
 float32 or float64 C-contiguous arrays (the wrappers make their inputs so, to
@@ -39,16 +21,3 @@ Threads: see ``minicnn._threads``.
 from .. import _threads
 
 _threads.configure_numba()
-
-ACCELERATED = {
-    "conv": ("conv2d_forward", "conv2d_backward", "conv2d_transpose_forward",
-             "conv2d_transpose_backward"),
-    "pooling": ("max_pool2d_forward", "max_pool2d_backward"),
-    "upsampling": ("upsample_nearest2d_forward", "upsample_nearest2d_backward"),
-    "activations": ("relu_forward", "relu_backward", "softmax_forward",
-                    "softmax_backward"),
-    "merging": ("concatenate_forward", "concatenate_backward"),
-    "losses": ("categorical_crossentropy_forward", "categorical_crossentropy_backward",
-               "sparse_categorical_crossentropy_forward",
-               "sparse_categorical_crossentropy_backward"),
-}

@@ -49,7 +49,7 @@ one backend can be differentiated on the other.
 """
 import numpy as np
 
-from ..functional.conv import ConvGeometry, conv_geometry, transpose_geometry
+from ..functional.conv import ConvGeometry
 from ._workspace import ones, scratch
 from .im2col import col2im_images, im2col_rows
 
@@ -173,7 +173,7 @@ def conv2d_input_grad(dy, kernel, geom, bias=None):
     return dx
 
 
-def conv2d_weight_grad(x, dy, kernel_shape, geom, with_bias=False):
+def conv2d_weight_bias_grad(x, dy, kernel_shape, geom, with_bias=False):
     """(dkernel (kh, kw, C_in, C_out), dbias (C_out,) or None) of A x + b."""
     n, c_in = x.shape[0], x.shape[3]
     kh, kw, _, c_out = kernel_shape
@@ -197,10 +197,9 @@ def conv2d_weight_grad(x, dy, kernel_shape, geom, with_bias=False):
 
 
 # -------------------------------------------------------------------- Conv2D
-def conv2d_forward(x, kernel, bias, strides, padding, dilation):
+def conv2d_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_forward``: (y, cache)."""
     x, kernel, bias_cast = _inputs(x, kernel, bias)
-    geom = conv_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation, padding)
     y = conv2d(x, kernel, geom, bias_cast)
     return y, (x, kernel, bias is not None, geom)
 
@@ -229,17 +228,14 @@ def conv2d_backward(dy, cache):
         dkernel = np.ascontiguousarray(flipped_grad[::-1, ::-1].transpose(0, 1, 3, 2))
         return dx, dkernel, _bias_grad(dy) if has_bias else None
     dx = conv2d_input_grad(dy, kernel, geom)
-    dkernel, dbias = conv2d_weight_grad(x, dy, kernel.shape, geom, has_bias)
+    dkernel, dbias = conv2d_weight_bias_grad(x, dy, kernel.shape, geom, has_bias)
     return dx, dkernel, dbias
 
 
 # ----------------------------------------------------------- Conv2DTranspose
-def conv2d_transpose_forward(x, kernel, bias, strides, padding, dilation,
-                             output_padding=None):
+def conv2d_transpose_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_transpose_forward``: (y, cache)."""
     x, kernel, bias_cast = _inputs(x, kernel, bias)
-    geom = transpose_geometry(x.shape[1:3], kernel.shape[:2], strides, dilation,
-                              padding, output_padding)
     y = conv2d_input_grad(x, kernel, geom, bias_cast)
     return y, (x, kernel, bias is not None, geom)
 

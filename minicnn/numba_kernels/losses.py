@@ -121,13 +121,13 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
     return p.dtype.type(loss.mean()), cache
 
 
-def categorical_crossentropy_backward(dvalue, cache):
+def categorical_crossentropy_backward(dy, cache):
     """Numba twin of ``functional.losses.categorical_crossentropy_backward`` (last axis)."""
     y_true = cache["y"]
     shape = y_true.shape
     if cache["from_logits"]:
         soft = _rows(cache["softmax"])
-        scale = soft.dtype.type(dvalue / cache["count"])
+        scale = soft.dtype.type(dy / cache["count"])
         d = np.empty_like(soft)
         _softmax_xent_grad(soft, _rows(np.asarray(y_true, dtype=soft.dtype)), scale, d)
         return d.reshape(shape)
@@ -135,7 +135,7 @@ def categorical_crossentropy_backward(dvalue, cache):
     d = np.empty_like(q)
     _prob_xent_grad(_rows(np.asarray(y_true, dtype=q.dtype)), q, _rows(cache["r"]),
                     _rows(cache["inside"]), _rows(cache["s"]),
-                    q.dtype.type(dvalue / cache["count"]), d)
+                    q.dtype.type(dy / cache["count"]), d)
     return d.reshape(shape)
 
 
@@ -156,10 +156,10 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
     return z.dtype.type(loss.mean()), cache
 
 
-def sparse_categorical_crossentropy_backward(dvalue, cache):
+def sparse_categorical_crossentropy_backward(dy, cache):
     """Numba twin of ``functional.losses.sparse_categorical_crossentropy_backward``
     for from_logits=True."""
     soft = _rows(cache["softmax"])
     d = np.empty_like(soft)
-    _sparse_xent_grad(soft, _rows(cache["onehot"]), soft.dtype.type(dvalue / cache["count"]), d)
+    _sparse_xent_grad(soft, _rows(cache["onehot"]), soft.dtype.type(dy / cache["count"]), d)
     return d.reshape(cache["softmax"].shape)

@@ -21,9 +21,6 @@ otherwise images are processed in parallel, each by one thread.
 import numpy as np
 from numba import njit, prange
 
-from .. import _validate
-from ..functional.pooling import pool_geometry
-
 
 @njit(parallel=True, cache=True)
 def _max_pool(x, y, winner, ph, pw, sh, sw, top, left):
@@ -47,15 +44,15 @@ def _max_pool(x, y, winner, ph, pw, sh, sw, top, left):
 
 
 @njit(cache=True)
-def _scatter_row(dout, winner, dx, n, oy, di, dj, sh, sw, top, left):
+def _scatter_row(dy, winner, dx, n, oy, di, dj, sh, sw, top, left):
     """dx += the gradients of output row oy of image n, each to its winner.
 
     di[k], dj[k] = divmod(k, pw): the window offset of winner k, looked up
     rather than divided per element.
     """
     h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
-    for ox in range(dout.shape[2]):
-        grad, win, out = dout[n, oy, ox], winner[n, oy, ox], dx[n]
+    for ox in range(dy.shape[2]):
+        grad, win, out = dy[n, oy, ox], winner[n, oy, ox], dx[n]
         for ch in range(c):
             iy = oy * sh + di[win[ch]] - top
             ix = ox * sw + dj[win[ch]] - left
@@ -64,38 +61,34 @@ def _scatter_row(dout, winner, dx, n, oy, di, dj, sh, sw, top, left):
 
 
 @njit(parallel=True, cache=True)
-def _max_pool_grad(dout, winner, dx, di, dj, ph, pw, sh, sw, top, left):
-    """dx (uninitialised) = the scatter of dout to the winners.
+def _max_pool_grad(dy, winner, dx, di, dj, ph, pw, sh, sw, top, left):
+    """dx (uninitialised) = the scatter of dy to the winners.
 
     Disjoint windows (strides >= pool size): output row oy owns the input
     rows from oy*sh - top up to the next row's start (the last row: to the
     bottom), zeroes them and scatters into them, in parallel over rows.
     Overlapping windows: dx is zeroed, then one thread scatters each image.
     """
-    oh, h = dout.shape[1], dx.shape[1]
+    oh, h = dy.shape[1], dx.shape[1]
     if sh >= ph and sw >= pw:
-        for r in prange(dout.shape[0] * oh):
+        for r in prange(dy.shape[0] * oh):
             n = r // oh
             oy = r - n * oh
             first = 0 if oy == 0 else oy * sh - top
             last = h if oy == oh - 1 else min(h, (oy + 1) * sh - top)
             for iy in range(first, last):
                 dx[n, iy] = 0
-            _scatter_row(dout, winner, dx, n, oy, di, dj, sh, sw, top, left)
+            _scatter_row(dy, winner, dx, n, oy, di, dj, sh, sw, top, left)
     else:
-        for n in prange(dout.shape[0]):
+        for n in prange(dy.shape[0]):
             dx[n] = 0
             for oy in range(oh):
-                _scatter_row(dout, winner, dx, n, oy, di, dj, sh, sw, top, left)
+                _scatter_row(dy, winner, dx, n, oy, di, dj, sh, sw, top, left)
 
 
-def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
+def max_pool2d_forward(x, geom):
     """Numba twin of ``functional.pooling.max_pool2d_forward``."""
-    x = _validate.as_array(x, "x", ndim=4)
-    if x.dtype.kind != "f":
-        raise TypeError(f"x must be a float array (padding uses -inf), got dtype {x.dtype}")
     x = np.ascontiguousarray(x)
-    geom = pool_geometry(x.shape[1:3], pool_size, strides, padding)
     out_shape = (x.shape[0], *geom.out_hw, x.shape[3])
     n_offsets = geom.pool_size[0] * geom.pool_size[1]
     y = np.empty(out_shape, dtype=x.dtype)
@@ -105,13 +98,13 @@ def max_pool2d_forward(x, pool_size, strides=None, padding="valid"):
     return y, (winner, x.shape, geom)
 
 
-def max_pool2d_backward(dout, cache):
+def max_pool2d_backward(dy, cache):
     """Numba twin of ``functional.pooling.max_pool2d_backward``."""
     winner, x_shape, geom = cache
-    dout = np.ascontiguousarray(dout)
-    dx = np.empty(x_shape, dtype=dout.dtype)
+    dy = np.ascontiguousarray(dy)
+    dx = np.empty(x_shape, dtype=dy.dtype)
     (top, _), (left, _) = geom.pads
     offsets = np.arange(geom.pool_size[0] * geom.pool_size[1])
     di, dj = offsets // geom.pool_size[1], offsets % geom.pool_size[1]   # window cell k
-    _max_pool_grad(dout, winner, dx, di, dj, *geom.pool_size, *geom.strides, top, left)
+    _max_pool_grad(dy, winner, dx, di, dj, *geom.pool_size, *geom.strides, top, left)
     return dx

@@ -11,8 +11,6 @@ run. The cache is ``functional.upsampling``'s: the factors (sh, sw).
 import numpy as np
 from numba import njit, prange
 
-from ..functional.upsampling import _checked
-
 
 @njit(parallel=True, cache=True)
 def _upsample(x, y, sh, sw):
@@ -29,8 +27,8 @@ def _upsample(x, y, sh, sw):
 
 
 @njit(parallel=True, cache=True)
-def _upsample_grad(dout, dx, sh, sw):
-    """dx[n, ih, iw] = the sum of dout's sh x sw block, for every input row."""
+def _upsample_grad(dy, dx, sh, sw):
+    """dx[n, ih, iw] = the sum of dy's sh x sw block, for every input row."""
     h, w = dx.shape[1], dx.shape[2]
     for r in prange(dx.shape[0] * h):                  # r = n*H + ih
         n = r // h
@@ -38,7 +36,7 @@ def _upsample_grad(dout, dx, sh, sw):
         out = dx[n, ih]                                # (W, C)
         out[:] = 0
         for a in range(sh):
-            src = dout[n, ih * sh + a]                 # (OW, C)
+            src = dy[n, ih * sh + a]                 # (OW, C)
             for iw in range(w):
                 acc = out[iw]
                 for b in range(sw):
@@ -47,7 +45,7 @@ def _upsample_grad(dout, dx, sh, sw):
 
 def upsample_nearest2d_forward(x, size):
     """Numba twin of ``functional.upsampling.upsample_nearest2d_forward``."""
-    x, (sh, sw) = _checked(x, size)
+    sh, sw = size
     x = np.ascontiguousarray(x)
     n, h, w, c = x.shape
     y = np.empty((n, h * sh, w * sw, c), dtype=x.dtype)
@@ -55,11 +53,11 @@ def upsample_nearest2d_forward(x, size):
     return y, (sh, sw)
 
 
-def upsample_nearest2d_backward(dout, cache):
+def upsample_nearest2d_backward(dy, cache):
     """Numba twin of ``functional.upsampling.upsample_nearest2d_backward``."""
     sh, sw = cache
-    dout = np.ascontiguousarray(dout)
-    n, oh, ow, c = dout.shape
-    dx = np.empty((n, oh // sh, ow // sw, c), dtype=dout.dtype)
-    _upsample_grad(dout, dx, sh, sw)
+    dy = np.ascontiguousarray(dy)
+    n, oh, ow, c = dy.shape
+    dx = np.empty((n, oh // sh, ow // sw, c), dtype=dy.dtype)
+    _upsample_grad(dy, dx, sh, sw)
     return dx

@@ -1,0 +1,180 @@
+"""Which kernels run: the backend table.
+
+Every operation in minicnn has a readable NumPy kernel pair in
+``minicnn.functional``::
+
+    y, cache = forward(*arguments)        backward(dy, cache) -> gradients
+
+The operations a training step spends its time in also have compiled pairs
+in ``minicnn.numba_kernels``. ``TABLE`` below lists them, each with the scope
+it covers; it is the whole of what "backend" means in minicnn:
+
+| operation                        | compiled pair runs when                     |
+|----------------------------------|---------------------------------------------|
+| conv2d, conv2d_transpose         | always                                      |
+| max_pool2d, upsample_nearest2d   | always                                      |
+| relu                             | always                                      |
+| softmax, concatenate             | along the last axis (the channels)          |
+| categorical_crossentropy         | along the last axis                         |
+| sparse_categorical_crossentropy  | from_logits=True                            |
+
+Everything else (sigmoid, tanh, dropout, batch normalisation, padding,
+bilinear upsampling, Add, binary cross-entropy, Dice) and every call outside
+a compiled pair's scope runs its NumPy pair on both backends.
+
+Choosing
+--------
+``set_backend('numba')`` (the default whenever Numba imports) or
+``set_backend('numpy')`` (the reference kernels only). A layer validates
+its arguments first (its geometry, its shapes), then asks
+``choose(operation, *forward_arguments)`` for a pair: on 'numpy' the NumPy
+pair; on 'numba' the first compiled pair whose scope holds for those
+arguments, else the NumPy pair. The layer runs the pair's forward and keeps
+the pair beside the cache, so its backward always matches its forward.
+
+A compiled pair takes the same arguments as the NumPy pair, returns the
+same values to rounding, and makes the same cache, so a forward pass of
+either can be differentiated by the other (tests/test_backends.py checks
+all of this, operation by operation, from this table).
+
+Asking for Numba when it does not import is an error, never a silent switch
+to NumPy. If Numba is missing when no backend was chosen, the default is
+'numpy' and a warning says why.
+"""
+import importlib
+import warnings
+from collections import namedtuple
+
+from .functional import activations, conv, losses, merging, pooling, upsampling
+
+BACKENDS = ("numpy", "numba")
+
+KernelPair = namedtuple("KernelPair", "forward backward name")
+KernelPair.__doc__ = """The two functions of one implementation of an operation,
+and a name saying which ('numpy' or 'numba:<module>')."""
+
+Compiled = namedtuple("Compiled", "module scope applies")
+Compiled.__doc__ = """A compiled pair: ``minicnn.numba_kernels.<module>`` holds
+``<operation>_forward`` and ``<operation>_backward``; `scope` says in words
+when it runs, `applies(*forward_arguments)` decides it (None: always)."""
+
+
+def _last_axis(axis, ndim):
+    """True if `axis` (negative or not) is the last of `ndim` axes."""
+    return axis % ndim == ndim - 1
+
+
+# operation: (its NumPy pair's module, compiled pairs in order of preference)
+TABLE = {
+    "conv2d": (conv, [Compiled("conv", "always", None)]),
+    "conv2d_transpose": (conv, [Compiled("conv", "always", None)]),
+    "max_pool2d": (pooling, [Compiled("pooling", "always", None)]),
+    "upsample_nearest2d": (upsampling, [Compiled("upsampling", "always", None)]),
+    "relu": (activations, [Compiled("activations", "always", None)]),
+    "softmax": (activations, [Compiled(
+        "activations", "along the last axis",
+        lambda x, axis=-1: _last_axis(axis, x.ndim))]),
+    "concatenate": (merging, [Compiled(
+        "merging", "along the last axis",
+        lambda xs, axis=-1: _last_axis(axis, xs[0].ndim))]),
+    "categorical_crossentropy": (losses, [Compiled(
+        "losses", "along the last axis",
+        lambda y_true, y_pred, from_logits=False, axis=-1: _last_axis(axis, y_pred.ndim))]),
+    "sparse_categorical_crossentropy": (losses, [Compiled(
+        "losses", "from_logits=True",
+        lambda labels, y_pred, from_logits=False: from_logits)]),
+}
+
+_state = {"backend": None}          # None until chosen, or first needed
+
+
+def _numba_imports():
+    try:
+        import numba  # noqa: F401  (imported to know now, not at the first kernel)
+    except ImportError as err:
+        return err
+    return None
+
+
+def set_backend(name):
+    """Choose the kernels: 'numba' (compiled, needs Numba) or 'numpy' (the reference)."""
+    if name not in BACKENDS:
+        raise ValueError(f"set_backend: name must be one of {BACKENDS}, got {name!r}")
+    if name == "numba":
+        error = _numba_imports()
+        if error is not None:
+            raise ImportError(
+                "set_backend('numba') needs the numba package, which does not import "
+                f"({error}); install it (pip install numba) or use "
+                "set_backend('numpy')") from error
+    _state["backend"] = name
+
+
+def get_backend():
+    """The active backend's name: 'numba' or 'numpy' (see the module docstring)."""
+    if _state["backend"] is None:
+        error = _numba_imports()
+        if error is not None:
+            warnings.warn(f"numba does not import ({error}); minicnn runs its NumPy "
+                          "kernels. Reinstall numba to get the compiled ones.",
+                          RuntimeWarning, stacklevel=2)
+        _state["backend"] = "numpy" if error is not None else "numba"
+    return _state["backend"]
+
+
+def numpy_pair(operation):
+    """The NumPy (reference) pair of `operation`."""
+    module = TABLE[operation][0]
+    return KernelPair(getattr(module, f"{operation}_forward"),
+                      getattr(module, f"{operation}_backward"), "numpy")
+
+
+def compiled_pair(operation, compiled):
+    """The pair a `Compiled` entry of `operation` names (imports Numba code)."""
+    module = importlib.import_module(f"minicnn.numba_kernels.{compiled.module}")
+    return KernelPair(getattr(module, f"{operation}_forward"),
+                      getattr(module, f"{operation}_backward"),
+                      f"numba:{compiled.module}")
+
+
+def choose(operation, *args, **kwargs):
+    """The pair that computes `operation` for these forward arguments."""
+    if operation not in TABLE:
+        raise ValueError(f"no operation {operation!r} in the backend table; it has "
+                         f"{sorted(TABLE)}")
+    if get_backend() == "numba":
+        for compiled in TABLE[operation][1]:
+            if compiled.applies is None or compiled.applies(*args, **kwargs):
+                return compiled_pair(operation, compiled)
+    return numpy_pair(operation)
+
+
+def activation_pair(identifier, x):
+    """The pair of a Keras activation name (None: linear) for input x: from the
+    table if it is there ('relu', 'softmax'), else the NumPy pair."""
+    name = activations.activation_name(identifier)
+    if name in TABLE:
+        return choose(name, x)
+    forward, backward = activations.get_activation(name)
+    return KernelPair(forward, backward, "numpy")
+
+
+def activation_forward(identifier, x):
+    """(y, kept) of a Keras activation name, as ``run_forward`` returns them."""
+    pair = activation_pair(identifier, x)
+    y, cache = pair.forward(x)
+    return y, (pair, cache)
+
+
+def run_forward(operation, *args, **kwargs):
+    """(y, (pair, cache)): the chosen pair's forward, with the pair kept for backward."""
+    pair = choose(operation, *args, **kwargs)
+    y, cache = pair.forward(*args, **kwargs)
+    return y, (pair, cache)
+
+
+def run_backward(dy, kept):
+    """The backward of the pair that ran the forward; `kept` is what
+    ``run_forward`` returned beside y."""
+    pair, cache = kept
+    return pair.backward(dy, cache)
