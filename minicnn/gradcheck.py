@@ -104,19 +104,28 @@ def check_layer(layer, inputs, training=False, seed=0, h=DEFAULT_STEP):
     return errors
 
 
-def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP):
+def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP, activation=None):
     """Compare ``loss.backward`` with finite differences w.r.t. y_pred.
 
     The scalar loss is scaled by a random upstream gradient dy, so the check
-    also proves that ``backward(dy)`` scales by dy. Returns {'y_pred': err}.
+    also proves that ``backward(dy)`` scales by dy. With `activation`
+    ('softmax' or 'sigmoid') y_pred holds logits and the loss is called as
+    the training loop calls it after that activation,
+    ``loss.on_logits(y_true, y_pred, activation)``. Returns {'y_pred': err}.
     """
     y_true = np.array(y_true, dtype=np.float64, order="C")
     y_pred = np.array(y_pred, dtype=np.float64, order="C")
     dy = float(np.random.default_rng(seed).standard_normal())
-    loss(y_true, y_pred)
+
+    def value():
+        if activation is None:
+            return loss(y_true, y_pred)
+        return loss.on_logits(y_true, y_pred, activation)
+
+    value()
     analytic = loss.backward(dy)
-    numeric = numerical_gradient(lambda: loss(y_true, y_pred), y_pred, dy, h)
-    loss(y_true, y_pred)
+    numeric = numerical_gradient(value, y_pred, dy, h)
+    value()
     return {"y_pred": rel_error(analytic, numeric)}
 
 
@@ -225,6 +234,29 @@ def _loss_cases():
          binary, logits),
         ("Dice (soft, per class, smooth 1)", losses.Dice(), onehot,
          _inputs(shape, 34, "probabilities")),
+        ("WeightedSum: CategoricalCrossentropy + Dice",
+         losses.WeightedSum([losses.CategoricalCrossentropy(), losses.Dice()]), onehot, probs),
+    ]
+
+
+def _logit_loss_cases():
+    """(description, loss, y_true, logits, activation): the training loop's path."""
+    from . import losses
+    shape = (2, 5, 4, 3)
+    labels = np.random.default_rng(40).integers(0, 3, size=shape[:3])
+    onehot = np.eye(3)[labels]
+    logits = _inputs(shape, 41)
+    binary = (np.random.default_rng(42).random(shape) > 0.5).astype(float)
+    return [
+        ("CategoricalCrossentropy on softmax logits (fit)",
+         losses.CategoricalCrossentropy(), onehot, logits, "softmax"),
+        ("SparseCategoricalCrossentropy on softmax logits",
+         losses.SparseCategoricalCrossentropy(), labels, logits, "softmax"),
+        ("BinaryCrossentropy on sigmoid logits (fit)",
+         losses.BinaryCrossentropy(), binary, logits, "sigmoid"),
+        ("Crossentropy + Dice on softmax logits (fit)",
+         losses.WeightedSum([losses.CategoricalCrossentropy(), losses.Dice()]), onehot,
+         logits, "softmax"),
     ]
 
 
@@ -245,6 +277,8 @@ def main(tolerance=1e-7):
         failures, start = 0, time.perf_counter()
         rows = [(d, check_layer(layer, x, training=t)) for d, layer, x, t in _layer_cases()]
         rows += [(d, check_loss(loss, yt, yp)) for d, loss, yt, yp in _loss_cases()]
+        rows += [(d, check_loss(loss, yt, z, activation=a))
+                 for d, loss, yt, z, a in _logit_loss_cases()]
         for description, errors in rows:
             worst = max(errors.values())
             failures += worst >= tolerance

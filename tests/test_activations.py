@@ -173,8 +173,8 @@ def test_gradients_are_not_trivially_equal():
     """A wrong derivative must fail the check (guards against tautologies)."""
     x = _x((2, 3, 4, 2))
     layer = layers.Activation("tanh", dtype="float64")
-    # The layer keeps (kernel pair, cache); swap in the wrong derivative.
-    layer._backward = lambda dy, kept: (A.sigmoid_backward(dy, kept[1]), {})
+    # The layer keeps ((kernel pair, cache), x); swap in the wrong derivative.
+    layer._backward = lambda dy, kept: (A.sigmoid_backward(dy, kept[0][1]), {})
     assert check_layer(layer, x)["input"] > 1e-3
 
 

@@ -66,29 +66,13 @@ FINAL_RATE = 0.02          # the cosine decay ends at 2 % of the initial rate
 VAL_FIRST, TEST_FIRST = 1000, 2000   # validation and held-out subject ids start here
 
 
-class CrossentropyDice(losses.Loss):
-    """L = categorical cross-entropy + soft Dice loss (``minicnn.losses.Dice``).
-
-    Cross-entropy is a mean over pixels, so the ~4 % of brain pixels that
-    are CSF weigh ~4 % of it; the Dice loss scores every class of every
-    image on its own scale, so a thin class counts as much as a large one.
-    The gradient is the sum of the two losses' gradients.
-    """
-
-    default_name = "crossentropy+dice"
-
-    def __init__(self):
-        super().__init__()
-        self.crossentropy, self.dice = losses.CategoricalCrossentropy(), losses.Dice()
-
-    def _forward(self, y_true, y_pred):
-        return self.crossentropy(y_true, y_pred) + self.dice(y_true, y_pred), "computed"
-
-    def _backward(self, dy, cache):
-        return self.crossentropy.backward(dy) + self.dice.backward(dy)
+def crossentropy_dice():
+    """The main job's loss: categorical cross-entropy + soft Dice (``losses.WeightedSum``)."""
+    return losses.WeightedSum([losses.CategoricalCrossentropy(), losses.Dice()])
 
 
-LOSSES = {"crossentropy": losses.CategoricalCrossentropy, "crossentropy+dice": CrossentropyDice}
+LOSSES = {"crossentropy": losses.CategoricalCrossentropy,
+          "crossentropy+dice": crossentropy_dice}
 
 
 class StepLog(callbacks.Callback):

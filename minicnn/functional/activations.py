@@ -127,6 +127,10 @@ _REGISTRY = {
 
 ACTIVATION_NAMES = tuple(_REGISTRY)
 
+# Activations whose output is a probability computed from logits: Keras's fit
+# computes a cross-entropy that follows them from those logits (minicnn.losses).
+PROBABILITY_ACTIVATIONS = ("softmax", "sigmoid")
+
 
 def activation_name(identifier):
     """The registry name of a Keras activation: None means 'linear'.

@@ -55,8 +55,6 @@ input of size OH, which is how TensorFlow computes it.
 """
 from collections import namedtuple
 
-import numpy as np
-
 from .im2col import (col2im, conv_output_size, effective_kernel_size, im2col,
                      pad_hw, padding_amounts, unpad_hw)
 

@@ -13,7 +13,7 @@ No weights; the math and its derivatives are in
 import numbers
 
 from .. import _validate, backend
-from ..functional.activations import activation_name
+from ..functional.activations import PROBABILITY_ACTIVATIONS, activation_name
 from .base import Layer
 
 
@@ -37,10 +37,19 @@ class Activation(Layer):
         self.activation = activation_name(activation)
 
     def _forward(self, x, training):
-        return backend.activation_forward(self.activation, x)
+        y, kept = backend.activation_forward(self.activation, x)
+        return y, (kept, x)
 
     def _backward(self, dy, cache):
-        return backend.run_backward(dy, cache), {}
+        return backend.run_backward(dy, cache[0]), {}
+
+    def output_logits(self):
+        if self.activation in PROBABILITY_ACTIVATIONS and self._cache is not None:
+            return self.activation, self._cache[1]
+        return None
+
+    def _backward_from_logits(self, dz, cache):
+        return dz, {}               # the logits are this layer's input
 
 
 class ReLU(Layer):
@@ -74,8 +83,15 @@ class Softmax(Layer):
         self.axis = _validate.axis(axis, self.input_ndim)
 
     def _forward(self, x, training):
-        return backend.run_forward("softmax", x, self.axis)
+        y, kept = backend.run_forward("softmax", x, self.axis)
+        return y, (kept, x)
 
     def _backward(self, dy, cache):
-        return backend.run_backward(dy, cache), {}
+        return backend.run_backward(dy, cache[0]), {}
+
+    def output_logits(self):
+        return None if self._cache is None else ("softmax", self._cache[1])
+
+    def _backward_from_logits(self, dz, cache):
+        return dz, {}               # the logits are this layer's input
 

@@ -128,21 +128,53 @@ class Layer(ABC):
         Fills ``self.grads`` (overwriting) and returns dx (a list for
         multi-input layers). `dy` is read, never modified.
         """
+        return self._run_backward(self._backward, dy, "dy")
+
+    def output_logits(self):
+        """(activation, logits) when the last forward's output was
+        softmax(logits) or sigmoid(logits), else None.
+
+        Keras's fit computes a cross-entropy that follows such an output from
+        these logits (see ``minicnn.losses``); the layers that can end in a
+        softmax or sigmoid (Conv2D, Conv2DTranspose, Activation, Softmax)
+        keep them.
+        """
+        return None
+
+    def backward_from_logits(self, dz):
+        """Gradient w.r.t. the input(s), starting from dz = dL/dlogits.
+
+        The final softmax or sigmoid is skipped: dz already is the gradient
+        at its input (for a cross-entropy computed from the logits, p - y).
+        Fills ``self.grads`` as ``backward`` does.
+        """
+        if self._cache is not None and self.output_logits() is None:
+            raise ValueError(
+                f"{self.name}: backward_from_logits() needs a layer whose output is a "
+                "softmax or sigmoid of its logits")
+        return self._run_backward(self._backward_from_logits, dz, "dz")
+
+    def _run_backward(self, backward, gradient, what):
+        """Check `gradient` against the last forward, run `backward`, keep the grads."""
         if self._cache is None:
             raise ValueError(
                 f"{self.name}: backward() was called before forward(); run "
                 "forward(x) first so there is a cache to differentiate")
-        dy = as_array(dy, "dy", dtype=self.dtype)
-        if dy.shape != self._output_shape:
+        gradient = as_array(gradient, what, dtype=self.dtype)
+        if gradient.shape != self._output_shape:
             raise ValueError(
-                f"{self.name}: dy must have the shape of the last forward "
-                f"output {self._output_shape}, got {dy.shape}")
-        dx, grads = self._backward(dy, self._cache)
+                f"{self.name}: {what} must have the shape of the last forward "
+                f"output {self._output_shape}, got {gradient.shape}")
+        dx, grads = backward(gradient, self._cache)
         if self.trainable:
             self.grads = {k: grads[k] for k in self.trainable_param_names}
         else:
             self.grads = {}
         return dx
+
+    def _backward_from_logits(self, dz, cache):
+        """(dx, grads) from dL/dlogits; layers with ``output_logits`` define it."""
+        raise NotImplementedError
 
     @abstractmethod
     def _forward(self, x, training):

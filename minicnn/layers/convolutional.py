@@ -20,7 +20,7 @@ that case (as PyTorch does); the tests check it against a direct-loop oracle.
 from abc import abstractmethod
 
 from .. import _validate, backend
-from ..functional.activations import activation_name
+from ..functional.activations import PROBABILITY_ACTIVATIONS, activation_name
 from ..functional.conv import conv_geometry, transpose_geometry
 from ..functional.im2col import PADDING_MODES
 from .base import Layer
@@ -41,7 +41,7 @@ class _BaseConv(Layer):
         self.strides = _validate.int_tuple(strides, 2, "strides")
         self.padding = _validate.one_of(padding, PADDING_MODES, "padding")
         self.dilation_rate = _validate.int_tuple(dilation_rate, 2, "dilation_rate")
-        activation_name(activation)            # refuse an unknown name now
+        self._activation = activation_name(activation)   # refuses an unknown name
         self.activation = activation
         self.use_bias = bool(use_bias)
         self.kernel_initializer = kernel_initializer
@@ -71,13 +71,21 @@ class _BaseConv(Layer):
         z, conv_kept = backend.run_forward(
             self.operation, x, self.params["kernel"], self.params.get("bias"),
             self._geometry(x.shape[1:3]))
-        y, activation_kept = backend.activation_forward(self.activation, z)
-        return y, (conv_kept, activation_kept)
+        y, activation_kept = backend.activation_forward(self._activation, z)
+        return y, (conv_kept, activation_kept, z)
 
     def _backward(self, dy, cache):
-        conv_kept, activation_kept = cache
-        dz = backend.run_backward(dy, activation_kept)
-        dx, dkernel, dbias = backend.run_backward(dz, conv_kept)
+        conv_kept, activation_kept, _ = cache
+        return self._backward_from_logits(backend.run_backward(dy, activation_kept), cache)
+
+    def output_logits(self):
+        if self._activation in PROBABILITY_ACTIVATIONS and self._cache is not None:
+            return self._activation, self._cache[2]
+        return None
+
+    def _backward_from_logits(self, dz, cache):
+        """The convolution's backward from dz = dL/dz, z = conv(x) + bias."""
+        dx, dkernel, dbias = backend.run_backward(dz, cache[0])
         grads = {"kernel": dkernel}
         if self.use_bias:
             grads["bias"] = dbias

@@ -114,9 +114,14 @@ def run_forward(order, inputs, outputs, xs, training):
     return [values[t.layer] for t in outputs]
 
 
-def run_backward(order, inputs, outputs, dys):
-    """Backpropagate `dys` (one per output); returns one gradient per input."""
+def run_backward(order, inputs, outputs, dys, from_logits=False):
+    """Backpropagate `dys` (one per output); returns one gradient per input.
+
+    With from_logits=True each dy is the gradient at its output layer's
+    logits, which enters through ``backward_from_logits`` (see
+    ``Layer.output_logits``)."""
     grads = {}                          # layer -> gradient w.r.t. its output
+    starts = {t.layer for t in outputs} if from_logits else set()
 
     def add(layer, g):
         # A new array, never an in-place +=: `g` may be another layer's dy.
@@ -126,7 +131,7 @@ def run_backward(order, inputs, outputs, dys):
         add(t.layer, dy)
     for layer in reversed(order):
         dy = grads.pop(layer)
-        dx = layer.backward(dy)
+        dx = layer.backward_from_logits(dy) if layer in starts else layer.backward(dy)
         if isinstance(layer, InputLayer):
             grads[layer] = dx           # kept: it is the model's input gradient
             continue

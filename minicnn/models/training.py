@@ -10,6 +10,17 @@ One training step (``train_on_batch``) is the whole of learning::
         (layer.grads[k], layer.params[k]) for each trainable weight)
     metric.update_state(y, y_pred)                 # 6. bookkeeping
 
+with one difference, Keras's: when the model ends in a softmax or sigmoid
+(almost always), steps 2-4 start from that activation's logits z, so that a
+cross-entropy is computed from them, unclipped, and its gradient
+p - y enters the output layer below the activation (``minicnn.losses``
+explains why; ``evaluate`` and ``test_on_batch`` compute the loss the same
+way)::
+
+    activation, z = model.output_logits()
+    value = model.loss.on_logits(y, z, activation)   # 2'. dL/dz = (p - y) / count ...
+    model.backward_from_logits(model.loss.backward())  # 3'-4'. skips the softmax
+
 ``fit`` repeats it over the batches of each epoch (shuffled with minicnn's
 seeded generator, so ``set_random_seed(s)`` fixes the order), evaluates the
 validation data after each epoch, and reports to the callbacks and the
@@ -167,13 +178,25 @@ class TrainingMixin:
         return Batches(xs, y, batch_size, rng, steps=steps)
 
     # ----------------------------------------------------------------- steps
+    def _loss_value(self, y, y_pred):
+        """(the loss of the last forward, whether it was computed from logits)."""
+        logits = self.output_logits()
+        if logits is None:
+            return self.loss(y, y_pred), False
+        activation, z = logits
+        return self.loss.on_logits(y, z, activation), True
+
     def _train_step(self, xs, y):
         """Steps 1-6 of the module docstring, on one batch."""
         y_pred = self.forward(xs if self._multi_input else xs[0], training=True)
         if not np.all(np.isfinite(y_pred)):
             return float("nan")     # diverged: see "Divergence" above
-        value = self.loss(y, y_pred)
-        self.backward(self.loss.backward(1.0))
+        value, from_logits = self._loss_value(y, y_pred)
+        gradient = self.loss.backward(1.0)
+        if from_logits:
+            self.backward_from_logits(gradient)
+        else:
+            self.backward(gradient)
         self.optimizer.apply_gradients(
             [(layer.grads[key], layer.params[key]) for layer, key in self.trainable_slots()])
         for m in self.metrics:
@@ -184,7 +207,7 @@ class TrainingMixin:
         y_pred = self.forward(xs if self._multi_input else xs[0], training=False)
         if not np.all(np.isfinite(y_pred)):
             return float("nan")
-        value = self.loss(y, y_pred)
+        value, _ = self._loss_value(y, y_pred)
         for m in self.metrics:
             m.update_state(y, y_pred)
         return value
