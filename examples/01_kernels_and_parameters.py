@@ -34,8 +34,8 @@ import numpy as np
 
 from minicnn import data, models
 
-args, out = _common.setup(__file__, "Kernels and parameter counts (course section 1a)",
-                          training=True)
+args, out = _common.setup("01_kernels_and_parameters",
+                          "Kernels and parameter counts (course section 1a)", training=True)
 
 # ------------------------------------------------------------------ 1. counts
 # slide_demo(n) is n x [Conv2D(3, 3x3, 'same', relu), Dropout], then

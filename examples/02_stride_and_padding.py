@@ -34,7 +34,7 @@ from matplotlib.patches import Rectangle
 from minicnn import layers
 from minicnn.functional.im2col import conv_output_size, same_padding
 
-args, out = _common.setup(__file__, "Stride and padding (course section 1a)")
+args, out = _common.setup("02_stride_and_padding", "Stride and padding (course section 1a)")
 plt = _common.plt
 MODES = [("valid", 1), ("same", 1), ("valid", 2), ("same", 2)]
 

@@ -43,7 +43,8 @@ from matplotlib.ticker import ScalarFormatter
 
 from minicnn import layers, models
 
-args, out = _common.setup(__file__, "Receptive field and dilation (course section 1b)")
+args, out = _common.setup("03_receptive_field_and_dilation",
+                          "Receptive field and dilation (course section 1b)")
 plt = _common.plt
 SIZE = 41                 # input H = W, larger than every field below; centre 20
 

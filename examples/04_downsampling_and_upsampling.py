@@ -40,7 +40,8 @@ import numpy as np
 
 from minicnn import data, layers
 
-args, out = _common.setup(__file__, "Downsampling and upsampling (course section 1c)")
+args, out = _common.setup("04_downsampling_and_upsampling",
+                          "Downsampling and upsampling (course section 1c)")
 plt = _common.plt
 np.set_printoptions(precision=2, suppress=True)
 

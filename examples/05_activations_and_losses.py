@@ -49,7 +49,8 @@ from minicnn import datasets, losses
 from minicnn.functional.activations import sigmoid_forward, softmax_forward
 from minicnn.functional.losses import cross_entropy_bits
 
-args, out = _common.setup(__file__, "Final activations and losses (course sections 1d, 1e)")
+args, out = _common.setup("05_activations_and_losses",
+                          "Final activations and losses (course sections 1d, 1e)")
 plt = _common.plt
 np.set_printoptions(precision=3, suppress=True)
 

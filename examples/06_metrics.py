@@ -35,7 +35,7 @@ import numpy as np
 
 from minicnn import data, datasets, metrics
 
-args, out = _common.setup(__file__, "Metrics and their baselines (course section 1f)")
+args, out = _common.setup("06_metrics", "Metrics and their baselines (course section 1f)")
 plt = _common.plt
 NAMES = _common.CLASSES[4]
 TISSUES = (1, 2, 3)                                      # CSF, GM, WM: not background

@@ -31,8 +31,8 @@ import numpy as np
 
 from minicnn import data, models, set_random_seed
 
-args, out = _common.setup(__file__, "Cross-validation by subject (course section 1g)",
-                          training=True)
+args, out = _common.setup("07_cross_validation",
+                          "Cross-validation by subject (course section 1g)", training=True)
 plt = _common.plt
 N_SUBJECTS = 6 if args.quick else 15
 K = 3 if args.quick else 5

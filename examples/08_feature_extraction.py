@@ -41,7 +41,7 @@ from matplotlib.patches import Rectangle
 
 from minicnn import data, datasets
 
-args, out = _common.setup(__file__, "Feature extraction (course section 1h)")
+args, out = _common.setup("08_feature_extraction", "Feature extraction (course section 1h)")
 plt = _common.plt
 icbm = datasets.icbm152(resolution=2)
 volume, labels = icbm.t1, icbm.labels                   # (75, 93, 79), (75, 93, 79)

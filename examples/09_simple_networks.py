@@ -38,7 +38,7 @@ import _common
 
 from minicnn import models, set_random_seed
 
-args, out = _common.setup(__file__, "Simple networks compared (course part 2)",
+args, out = _common.setup("09_simple_networks", "Simple networks compared (course part 2)",
                           training=True)
 plt = _common.plt
 EPOCHS = args.epochs or (1 if args.quick else 10)

@@ -55,7 +55,7 @@ import _common
 
 from minicnn import models, set_random_seed
 
-args, out = _common.setup(__file__, "U-Nets compared (course part 3)", training=True)
+args, out = _common.setup("10_unet", "U-Nets compared (course part 3)", training=True)
 plt = _common.plt
 EPOCHS = args.epochs or (1 if args.quick else 3)
 LEARNING_RATE = args.learning_rate or 3e-3
