@@ -80,7 +80,8 @@ def setup(name, description, training=False, argv=None):
 
     name: the script's name, e.g. "01_kernels_and_parameters", given by the
     script because a notebook has no __file__ to take it from; the figures
-    go to examples/out/<name>/ unless --out says otherwise.
+    go to examples/out/<name>/ (or $MINICNN_EXAMPLES_OUT/<name>/) unless
+    --out says otherwise.
     training=True adds --backend (and switches minicnn to it), --epochs and
     --learning-rate (None when not given: each script has its defaults).
     argv: the options as a list of strings. By default, the command line
