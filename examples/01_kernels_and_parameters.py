@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1a, kernels: what a convolution layer learns and how many numbers it holds.
 
     python examples/01_kernels_and_parameters.py [--out DIR] [--quick] [--epochs N]
@@ -34,10 +35,10 @@ import numpy as np
 
 from minicnn import data, models
 
-args, out = _common.setup(__file__, "Kernels and parameter counts (course section 1a)",
-                          training=True)
+args, out = _common.setup("01_kernels_and_parameters",
+                          "Kernels and parameter counts (course section 1a)", training=True)
 
-# ------------------------------------------------------------------ 1. counts
+# %% 1. counts
 # slide_demo(n) is n x [Conv2D(3, 3x3, 'same', relu), Dropout], then
 # Conv2D(3, 1x1): the slides' networks, on the course's (110, 92, 1) slices.
 for n_layers, expected in ((1, 42), (3, 210)):
@@ -54,7 +55,7 @@ for n_layers, expected in ((1, 42), (3, 210)):
     print(f"Total: {total} parameters (the slides: {expected})")
     assert total == expected
 
-# ------------------------------------------------------- 2. learned kernels
+# %% 2. learned kernels
 _common.banner("Training the 1-layer network on brain slices (background / GM / WM)")
 # The course's task: CSF merged into the background. The template's axial
 # slices are 75 x 93 (2 mm voxels); convolutions work on any size, so the
@@ -86,7 +87,7 @@ for f in range(learned.shape[-1]):
     print(f"kernel {f} (bias {bias[f]:+.2f}){state}:")
     print(np.array2string(learned[:, :, 0, f], precision=2, suppress_small=True))
 
-# ------------------------------------------------------------- 3. figures
+# %% 3. figures
 plt = _common.plt
 fig, axes = plt.subplots(2, 3, figsize=(8, 5.4), layout="constrained")
 limit = float(np.abs(np.concatenate([initial, learned])).max())

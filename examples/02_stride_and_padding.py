@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1a, stride and padding: how big is a convolution's output?
 
     python examples/02_stride_and_padding.py [--out DIR] [--quick]
@@ -34,11 +35,11 @@ from matplotlib.patches import Rectangle
 from minicnn import layers
 from minicnn.functional.im2col import conv_output_size, same_padding
 
-args, out = _common.setup(__file__, "Stride and padding (course section 1a)")
+args, out = _common.setup("02_stride_and_padding", "Stride and padding (course section 1a)")
 plt = _common.plt
 MODES = [("valid", 1), ("same", 1), ("valid", 2), ("same", 2)]
 
-# ----------------------------------------------------------- 1. the sizes
+# %% 1. the sizes
 _common.banner("Output sizes for a 3x3 kernel (one axis at a time)")
 print(f"{'n':>4} {'padding':>8} {'stride':>6} {'out':>4} {'pad (before, after)':>20} "
       f"{'pixels never read':>18}")
@@ -61,7 +62,7 @@ for padding, stride in MODES:
           f"(formula: {want})")
     assert y.shape[1:3] == want
 
-# -------------------------------------------------- 2. the windows, drawn
+# %% 2. the windows, drawn
 def draw_grid(ax, h, w, padding, stride):
     """The padded input, the first window, and every window's centre."""
     (top, bottom), (left, right) = [
@@ -102,7 +103,7 @@ fig.suptitle("A 3x3 kernel on a 6 x 7 input: white = image, grey = zero padding,
              "first window", fontsize=10)
 _common.save(fig, out, "padding_grid.png")
 
-# ------------------------------------------------ 3. on a brain slice
+# %% 3. on a brain slice
 _common.banner("An edge filter on a brain slice, four ways")
 slices, _, positions = _common.template_slices(axis=2)
 image = slices[np.argmin(np.abs(positions - 45))][None]          # (1, 75, 93, 1)

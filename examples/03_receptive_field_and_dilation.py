@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1b, receptive field and dilation: which input pixels can change one output?
 
     python examples/03_receptive_field_and_dilation.py [--out DIR] [--quick]
@@ -43,11 +44,13 @@ from matplotlib.ticker import ScalarFormatter
 
 from minicnn import layers, models
 
-args, out = _common.setup(__file__, "Receptive field and dilation (course section 1b)")
+args, out = _common.setup("03_receptive_field_and_dilation",
+                          "Receptive field and dilation (course section 1b)")
 plt = _common.plt
 SIZE = 41                 # input H = W, larger than every field below; centre 20
 
 
+# %% the formula, and the measurement by one backward pass
 def analytic_field(convs):
     """Receptive field width after each (kernel, stride, dilation) layer."""
     r, j, rows = 1, 1, []
@@ -100,7 +103,7 @@ STACKS = [
     ("3 x 3x3, first with stride 2", [(3, 2, 1), (3, 1, 1), (3, 1, 1)]),
 ]
 
-# ------------------------------------------- 1. computed and measured
+# %% 1. computed and measured
 results = []
 for title, convs in STACKS:
     _common.banner(title)
@@ -129,7 +132,7 @@ deep, dilated = results[1][-1], results[2][-1]
 print(f"Dilation 2 nearly doubles the field (7 -> 13) with the same {dilated:,} parameters; "
       f"6 undilated layers reach 13 with {deep:,} ({deep / dilated:.1f} times as many).")
 
-# -------------------------------------------------------- 2. the maps
+# %% 2. the maps
 fig, axes = plt.subplots(1, len(results), figsize=(3.1 * len(results), 3.9),
                          layout="constrained")
 VIEW = 10                 # show the centre 21 x 21 pixels: every field fits
@@ -152,7 +155,7 @@ fig.suptitle(f"Input gradient of the centre output pixel (centre {2 * VIEW + 1} 
              "receptive field", fontsize=11)
 _common.save(fig, out, "receptive_fields.png")
 
-# ------------------------------------------- 3. growth with depth, on a brain
+# %% 3. growth with depth, on a brain
 depths = np.arange(1, 9)
 fig, axes = plt.subplots(1, 3, figsize=(13, 4), layout="constrained")
 curves = [("plain, d = 1", lambda n: [(3, 1, 1)] * n),

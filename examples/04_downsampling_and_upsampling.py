@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1c, downsampling and upsampling: halving an image and doubling it back.
 
     python examples/04_downsampling_and_upsampling.py [--out DIR] [--quick]
@@ -40,7 +41,8 @@ import numpy as np
 
 from minicnn import data, layers
 
-args, out = _common.setup(__file__, "Downsampling and upsampling (course section 1c)")
+args, out = _common.setup("04_downsampling_and_upsampling",
+                          "Downsampling and upsampling (course section 1c)")
 plt = _common.plt
 np.set_printoptions(precision=2, suppress=True)
 
@@ -57,7 +59,7 @@ def grid(array):
     return np.asarray(array)[0, ..., 0]
 
 
-# ------------------------------------------------------ 1. max pooling
+# %% 1. max pooling
 _common.banner("MaxPooling2D(2) on a 4 x 4 image")
 toy = np.array([[1, 3, 2, 0],
                 [4, 2, 1, 1],
@@ -75,7 +77,7 @@ for n in (75, 93, 80):
     print(f"height {n}: 'valid' -> {sizes[0]} (x2 = {2 * sizes[0]}), "
           f"'same' -> {sizes[1]} (x2 = {2 * sizes[1]})")
 
-# ------------------------------------------------ 2. transpose convolution
+# %% 2. transpose convolution
 _common.banner("Conv2DTranspose(1, 2, strides=2): each pixel stamps the kernel")
 small = np.array([[1, 2], [3, 4]], dtype=np.float64)[None, :, :, None]   # (1, 2, 2, 1)
 stamp = np.array([[1.0, 0.5], [0.5, 0.25]])
@@ -123,7 +125,7 @@ for name, layer, result in (("Conv2DTranspose(32, 2, strides=2)", upconv, a),
     print(f"{name:40s} {features.shape} -> {result.shape}, "
           f"{layer.count_params():,} parameters = 2*2*64*32 + 32")
 
-# ----------------------------------------------------------- 3. figures
+# %% 3. figures
 def draw_numbers(ax, array, title, vmax):
     ax.imshow(array, cmap="Blues", vmin=0, vmax=vmax)
     for (i, j), value in np.ndenumerate(array):

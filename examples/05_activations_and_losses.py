@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course sections 1d and 1e: final activations make probabilities; the loss grades them.
 
     python examples/05_activations_and_losses.py [--out DIR] [--quick]
@@ -49,11 +50,12 @@ from minicnn import datasets, losses
 from minicnn.functional.activations import sigmoid_forward, softmax_forward
 from minicnn.functional.losses import cross_entropy_bits
 
-args, out = _common.setup(__file__, "Final activations and losses (course sections 1d, 1e)")
+args, out = _common.setup("05_activations_and_losses",
+                          "Final activations and losses (course sections 1d, 1e)")
 plt = _common.plt
 np.set_printoptions(precision=3, suppress=True)
 
-# ---------------------------------------------------- 1. activations
+# %% 1. activations
 _common.banner("Sigmoid and softmax on the same three scores")
 z = np.array([[2.0, 1.0, 0.1]])                        # (N=1, C=3) scores of one pixel
 sigmoid, _ = sigmoid_forward(z)
@@ -67,7 +69,7 @@ print(f"softmax(z + 100)   {softmax_forward(z + 100)[0][0]}  (only differences b
 print("The course's demo networks end with a sigmoid over 3 classes; minicnn's builders "
       "use a softmax.")
 
-# ------------------------------------------- 2. the slides' cross-entropy
+# %% 2. the slides' cross-entropy
 TRUE = np.array([[1, 0, 0],           # data_0: GM
                  [0, 1, 0],           # data_1: WM
                  [0, 1, 0]], float)   # data_2: WM        columns: GM, WM, CSF
@@ -110,7 +112,7 @@ gradient(TRUE, np.log(TABLE_2))        # logits whose softmax is the second tabl
 print("With a softmax in front, d(loss)/d(scores) = (softmax - true) / N:\n",
       gradient.backward())
 
-# ---------------------------------------------------------- 3. figures
+# %% 3. figures
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
 grid = np.linspace(-6, 6, 241)
 s = sigmoid_forward(grid)[0]

@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1f, metrics: accuracy, Dice, and the score of a network that learned nothing.
 
     python examples/06_metrics.py [--out DIR] [--quick]
@@ -35,12 +36,12 @@ import numpy as np
 
 from minicnn import data, datasets, metrics
 
-args, out = _common.setup(__file__, "Metrics and their baselines (course section 1f)")
+args, out = _common.setup("06_metrics", "Metrics and their baselines (course section 1f)")
 plt = _common.plt
 NAMES = _common.CLASSES[4]
 TISSUES = (1, 2, 3)                                      # CSF, GM, WM: not background
 
-# ------------------------------------------------------ 1. Dice by hand
+# %% 1. Dice by hand
 _common.banner("Dice on a toy example")
 truth = np.array([[0, 1, 1, 0],
                   [0, 1, 1, 0]])
@@ -54,7 +55,7 @@ print(f"perfect overlap: 2 * {sizes[0]} / ({sizes[0]} + {sizes[0]}) = 1.00")
 hard = metrics.dice_per_class(truth[None], guess[None], n_classes=2)
 print(f"minicnn.metrics.dice_per_class: {hard}")
 
-# ------------------------------------------------------ 2. real label maps
+# %% 2. real label maps
 icbm = datasets.icbm152(resolution=2)
 volume_onehot = data.one_hot(icbm.labels, 4)[None]           # (1, X, Y, Z, 4)
 _common.banner("Baselines: predicting background everywhere")
@@ -113,7 +114,7 @@ print(f"the template's tissue probabilities against its labels: soft tissue Dice
       f"hard (argmax) {hard:.3f}: soft Dice also counts the probability mass a confident "
       "argmax would round away (the course defined this one but did not report it)")
 
-# ----------------------------------------------------------- 3. figures
+# %% 3. figures
 index = int(np.argmin(np.abs(positions - 45)))
 fig, axes = plt.subplots(2, 4, figsize=(12, 7.6), layout="constrained")
 _common.show(axes[0, 0], y[index], f"truth (template, z={positions[index]})", labels=4)

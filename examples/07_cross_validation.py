@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1g, cross-validation: split by subject, and train once per fold.
 
     python examples/07_cross_validation.py [--out DIR] [--quick] [--epochs N]
@@ -31,8 +32,8 @@ import numpy as np
 
 from minicnn import data, models, set_random_seed
 
-args, out = _common.setup(__file__, "Cross-validation by subject (course section 1g)",
-                          training=True)
+args, out = _common.setup("07_cross_validation",
+                          "Cross-validation by subject (course section 1g)", training=True)
 plt = _common.plt
 N_SUBJECTS = 6 if args.quick else 15
 K = 3 if args.quick else 5
@@ -42,7 +43,7 @@ STEP = 6 if args.quick else 3                 # every STEP-th axial slice of a s
 N_CLASSES = 3
 subjects = list(range(N_SUBJECTS))
 
-# ----------------------------------------------------------- 1. the splits
+# %% 1. the splits
 _common.banner(f"One split of {N_SUBJECTS} subjects, 75% / 15% / 10% (seeded)")
 train, val, test = data.split_subjects(subjects, (0.75, 0.15, 0.10), seed=0)
 print(f"train {train}\nvalidate {val}\ntest {test}")
@@ -55,7 +56,7 @@ for i, fold in enumerate(folds):
 tested = sorted(s for fold in folds for s in fold.test)
 print(f"every subject is tested exactly once: {tested == subjects}")
 
-# ------------------------------------------------------- 2. train per fold
+# %% 2. train per fold
 _common.banner(f"Generating {N_SUBJECTS} synthetic subjects")
 x_all, y4_all, owner = _common.synth_subjects(subjects, step=STEP)
 y_all = data.remap_labels(y4_all, _common.TO_COURSE_TASK)      # CSF -> background
@@ -93,7 +94,7 @@ print(f"test Dice (GM, WM)  {dice.mean():.3f} +- {dice.std(ddof=1):.3f} "
 print("(mean +- sample standard deviation over folds; a single split would have "
       "reported any one of these)")
 
-# ------------------------------------------------------------ 3. figures
+# %% 3. figures
 ROLE_COLOURS = {"train": "#60a5fa", "validate": "#fbbf24", "test": "#ef4444"}
 fig, axes = plt.subplots(2, 1, figsize=(max(6, 0.5 * N_SUBJECTS + 2), 1.6 + 0.45 * (K + 1)),
                          height_ratios=(1, K), layout="constrained")

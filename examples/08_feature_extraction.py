@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course section 1h, feature extraction: from a volume to the (N, H, W, C) arrays a network eats.
 
     python examples/08_feature_extraction.py [--out DIR] [--quick]
@@ -41,21 +42,21 @@ from matplotlib.patches import Rectangle
 
 from minicnn import data, datasets
 
-args, out = _common.setup(__file__, "Feature extraction (course section 1h)")
+args, out = _common.setup("08_feature_extraction", "Feature extraction (course section 1h)")
 plt = _common.plt
 icbm = datasets.icbm152(resolution=2)
 volume, labels = icbm.t1, icbm.labels                   # (75, 93, 79), (75, 93, 79)
 print(f"template volume {volume.shape}, labels {labels.shape} "
       f"(classes {', '.join(icbm.class_names)})")
 
-# ----------------------------------------------------------- normalise
+# %% normalise
 _common.banner("Intensities: the course's z-score then min-max, over the brain")
 normalised = data.zscore_minmax(volume, mask=icbm.mask)
 brain = normalised[icbm.mask]
 print(f"brain voxels: mean {brain.mean():.3f}, min {brain.min():.3f}, max {brain.max():.3f} "
       "(statistics from the brain, applied to every voxel)")
 
-# ---------------------------------------------------------- 2D slices
+# %% 2D slices
 _common.banner("2D slices along each axis (empty slices dropped)")
 planes = {}
 for axis, name in ((0, "sagittal"), (1, "coronal"), (2, "axial")):
@@ -84,7 +85,7 @@ for depth in (3, 4):
           f"after {margins.after}); undo_margins gives {data.undo_margins(padded, margins).shape}")
 print("(the course's helper padded 110 to 144; the smallest multiple of 8 is 112)")
 
-# --------------------------------------------------------------- 2.5D
+# %% 2.5D
 _common.banner("2.5D: each axial slice with its neighbours as channels")
 for context in (1, 2):
     stack, _, _ = data.extract_slices(normalised, axis=2, labels=labels, context=context)
@@ -92,7 +93,7 @@ for context in (1, 2):
           f"o = -{context}..{context}")
 stack, _, stack_positions = data.extract_slices(normalised, axis=2, labels=labels, context=2)
 
-# ----------------------------------------------------------------- 3D
+# %% 3D
 _common.banner("3D patches of 32 x 32 x 32, every 16 voxels")
 patches, patch_labels, origins = data.extract_patches(normalised, 32, stride=16,
                                                       labels=labels)
@@ -102,7 +103,7 @@ back = data.patches_to_volume(patches[..., 0], origins, volume.shape)
 print(f"patches_to_volume (overlaps averaged) gives the volume back: "
       f"{np.allclose(back, normalised)}")
 
-# ------------------------------------------------------------ figures
+# %% figures
 fig, axes = plt.subplots(2, 3, figsize=(11, 7.4), layout="constrained")
 for col, (name, (x, y, pos)) in enumerate(planes.items()):
     middle = len(pos) // 2

@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course part 2, simple networks: four small CNNs trained on the same slices and compared.
 
     python examples/09_simple_networks.py [--out DIR] [--quick] [--epochs N]
@@ -38,19 +39,21 @@ import _common
 
 from minicnn import models, set_random_seed
 
-args, out = _common.setup(__file__, "Simple networks compared (course part 2)",
+args, out = _common.setup("09_simple_networks", "Simple networks compared (course part 2)",
                           training=True)
 plt = _common.plt
 EPOCHS = args.epochs or (1 if args.quick else 10)
 LEARNING_RATE = args.learning_rate or 1e-3
 N_CLASSES = 3
 
+# %% data
 _common.banner("Data: synthetic subjects, whole subjects per set")
 sets, ids = _common.course_task_data(args.quick)
 (x_train, y_train), validation, (x_test, y_test) = (sets["train"], sets["validation"],
                                                     sets["test"])
 shape = x_train.shape[1:]                                   # (75, 93, 1)
 
+# %% the four networks, trained
 candidates = {
     "simple CNN": lambda: models.simple_cnn(shape, N_CLASSES),
     "+ dropout 0.2": lambda: models.simple_cnn(shape, N_CLASSES, dropout=0.2),
@@ -68,10 +71,11 @@ for name, build in candidates.items():
     results[name] = _common.score(model, x_test, y_test, N_CLASSES)
     results[name].update(params=model.count_params(), seconds=seconds)
 
+# %% test scores
 _common.banner(f"Test scores on held-out subjects {ids['test']} ({len(x_test)} slices)")
 baseline = _common.print_scores(results, y_test, N_CLASSES)
 
-# ----------------------------------------------------------------- figures
+# %% figures
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 _common.plot_curves(axes, histories)
 fig.suptitle(f"Training the course's simple networks ({len(x_train)} slices of "

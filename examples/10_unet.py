@@ -1,3 +1,4 @@
+# %% introduction and setup
 """Course part 3, the U-Net: the course's network, its exercises, trained and compared.
 
     python examples/10_unet.py [--out DIR] [--quick] [--epochs N] [--learning-rate R]
@@ -55,19 +56,19 @@ import _common
 
 from minicnn import models, set_random_seed
 
-args, out = _common.setup(__file__, "U-Nets compared (course part 3)", training=True)
+args, out = _common.setup("10_unet", "U-Nets compared (course part 3)", training=True)
 plt = _common.plt
 EPOCHS = args.epochs or (1 if args.quick else 3)
 LEARNING_RATE = args.learning_rate or 3e-3
 N_CLASSES = 3
 
-# ------------------------------------------------- 1. the course's U-Net
+# %% 1. the course's U-Net
 _common.banner("The course's U-Net on its (104, 104, 1) PET slices, 2 classes")
 course = models.unet((104, 104, 1), 2)
 course.summary()
 assert course.count_params() == 1_946_342
 
-# ---------------------------------------------------------------- 2. data
+# %% 2. data
 _common.banner("Data: synthetic subjects, padded to 80 x 96 (divisible by 16)")
 sets, ids = _common.course_task_data(args.quick, multiple=16)
 (x_train, y_train), validation, (x_test, y_test) = (sets["train"], sets["validation"],
@@ -96,7 +97,7 @@ candidates = {
                                           bottleneck=48),
 }
 
-# --------------------------------------------------------- 3. training
+# %% 3. training
 results, histories = {}, {}
 for name, build in candidates.items():
     set_random_seed(0)
@@ -117,7 +118,7 @@ _common.banner(f"Test scores on held-out subjects {ids['test']} ({len(x_test)} s
 baseline = _common.print_scores(results, y_test, N_CLASSES)
 print("(scores on padded slices: the padding is background, easy for every model)")
 
-# ----------------------------------------------------------------- figures
+# %% figures
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
 _common.plot_curves(axes, histories)
 fig.suptitle(f"Training U-Net variants ({len(x_train)} slices of {len(ids['train'])} "

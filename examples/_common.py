@@ -6,7 +6,8 @@ and a train-then-score routine for the scripts that train (01, 07, 09, 10).
 
 Every script accepts
 
-    --out DIR    where figures go (default: examples/out/<script name>/)
+    --out DIR    where figures go (default: examples/out/<script name>/, or
+                 $MINICNN_EXAMPLES_OUT/<script name>/ when that is set)
     --quick      a much smaller run (also: environment MINICNN_QUICK=1),
                  used by the tests; the numbers it prints are not meaningful
 and the scripts that train (01, 07, 09, 10) also
@@ -14,9 +15,15 @@ and the scripts that train (01, 07, 09, 10) also
     --backend    'numba' (compiled kernels, the default) or 'numpy' (the
                  readable reference kernels)
     --epochs N, --learning-rate R    to train longer or differently
+
+The scripts are also notebooks: their `# %%` cells run one by one in a
+Jupyter kernel (after `jupytext --to notebook`), VS Code or Spyder. There is
+no command line there, so every option takes its default (setup's `argv`
+sets them), and no `__file__`, so the scripts name themselves.
 """
 import argparse
 import os
+import sys
 import time
 
 import minicnn
@@ -34,6 +41,7 @@ from minicnn import data, datasets, metrics, optimizers  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUICK_ENV = "MINICNN_QUICK"
+OUT_ENV = "MINICNN_EXAMPLES_OUT"     # replaces examples/out as the default root
 
 # ----------------------------------------------------------------- labels
 # The embedded data have 4 classes; the course's task merged CSF into the
@@ -67,15 +75,27 @@ def label_legend(target, n_classes=4, **kwargs):
 
 
 # ---------------------------------------------------------------- options
-def setup(script_file, description, training=False):
+def setup(name, description, training=False, argv=None):
     """Parse the common options; returns (args, output folder).
 
+    name: the script's name, e.g. "01_kernels_and_parameters", given by the
+    script because a notebook has no __file__ to take it from; the figures
+    go to examples/out/<name>/ (or $MINICNN_EXAMPLES_OUT/<name>/) unless
+    --out says otherwise.
     training=True adds --backend (and switches minicnn to it), --epochs and
     --learning-rate (None when not given: each script has its defaults).
+    argv: the options as a list of strings. By default, the command line
+    when the example runs as a script; in a notebook, none (every option at
+    its default).
     """
-    parser = argparse.ArgumentParser(description=description)
-    name = os.path.splitext(os.path.basename(script_file))[0]
-    parser.add_argument("--out", default=os.path.join(HERE, "out", name),
+    if os.path.basename(name) != name or name.endswith(".py"):
+        raise ValueError(f"setup() takes the script's name, such as "
+                         f"'01_kernels_and_parameters', not a file or path: {name!r}")
+    # The default folder is found from this module's location, so it is the
+    # same from any working directory, as a script or in a notebook.
+    out_root = os.environ.get(OUT_ENV) or os.path.join(HERE, "out")
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser.add_argument("--out", default=os.path.join(out_root, name),
                         help="folder for the figures (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help=f"a tiny run for tests (also {QUICK_ENV}=1)")
@@ -86,7 +106,13 @@ def setup(script_file, description, training=False):
                             help="passes over the training data")
         parser.add_argument("--learning-rate", type=float, default=None,
                             help="Adam's learning rate")
-    args = parser.parse_args()
+    if argv is None:
+        argv = script_arguments()
+        if argv is None:
+            print("no command line (a notebook?): every option at its default; "
+                  "setup(..., argv=[...]) sets them")
+            argv = []
+    args = parser.parse_args(argv)
     args.quick = args.quick or os.environ.get(QUICK_ENV, "0") not in ("", "0")
     os.makedirs(args.out, exist_ok=True)
     if training:
@@ -94,6 +120,22 @@ def setup(script_file, description, training=False):
     minicnn.set_random_seed(0)
     print(f"{name}: figures go to {args.out}" + ("  [quick mode]" if args.quick else ""))
     return args, args.out
+
+
+def script_arguments():
+    """The command-line options when an example runs as a script, else None.
+
+    Run as a script (python examples/01_....py, IPython's %run, Spyder's Run
+    file), the file is the __main__ module and sys.argv[0] names it. A
+    notebook kernel runs cells in a __main__ module that has no file, and
+    its sys.argv is the kernel's own command line (ipykernel_launcher.py
+    -f kernel-1234.json), not options for the example; an interactive
+    Python has no file and an empty sys.argv[0].
+    """
+    script = getattr(sys.modules["__main__"], "__file__", None)
+    if script and os.path.realpath(sys.argv[0]) == os.path.realpath(script):
+        return sys.argv[1:]
+    return None
 
 
 def choose_backend(name=None):

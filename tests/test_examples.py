@@ -7,7 +7,12 @@ exists and opens as an image, and the numbers that are its point appear in
 what it prints (the slides' parameter counts, the corrected cross-entropy,
 the measured receptive fields...). The training scripts' scores in quick
 mode mean nothing, so only their structure is checked.
+
+The course is taught in Jupyter, so each script also runs cell by cell (its
+`# %%` cells) as a notebook kernel would run it: no command line, no
+__file__, the figures in the default folder (moved by MINICNN_EXAMPLES_OUT).
 """
+import json
 import os
 import subprocess
 import sys
@@ -70,23 +75,99 @@ def test_every_script_is_covered():
     assert scripts == sorted(CASES)
 
 
-@pytest.mark.parametrize("script", sorted(CASES))
-def test_example_runs_in_quick_mode(script, tmp_path):
+def check_run(script, run, out):
+    """The run succeeded in quick mode, wrote its figures into `out` and printed its numbers."""
     figures, expected = CASES[script]
-    env = dict(os.environ, MINICNN_QUICK="1", MPLBACKEND="Agg")
-    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--out",
-                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
     assert run.returncode == 0, f"{script} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert "[quick mode]" in run.stdout
     for name in figures:
-        path = tmp_path / name
-        assert path.is_file(), f"{script} did not write {name}"
+        path = out / name
+        assert path.is_file(), f"{script} did not write {name} into {out}"
         image = matplotlib.image.imread(path)
         assert image.ndim == 3 and min(image.shape[:2]) > 100, (name, image.shape)
         assert image.std() > 0.01, f"{name} is blank"
     for text in expected:
         assert text in run.stdout, f"{script}: {text!r} not printed"
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_example_runs_in_quick_mode(script, tmp_path):
+    env = dict(os.environ, MINICNN_QUICK="1", MPLBACKEND="Agg")
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--out",
+                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    check_run(script, run, tmp_path)
+
+
+# A notebook kernel, imitated in a fresh interpreter. IPython runs a
+# notebook's cells in a __main__ module of its own, which has no __file__;
+# sys.argv is the kernel's command line; the working directory is the
+# notebook's folder, first on sys.path (so `import _common` works). The
+# cells, [title, first line, source], come as JSON on stdin and run one by
+# one in that module's namespace, compiled with the script's name and line
+# numbers so that a traceback points into the script.
+KERNEL = """
+import json, sys, types
+path, cells = json.load(sys.stdin)
+sys.argv = ["/usr/lib/python3/site-packages/ipykernel_launcher.py", "-f",
+            "/root/.local/share/jupyter/runtime/kernel-1234.json"]
+main = types.ModuleType("__main__")
+sys.modules["__main__"] = main
+for title, line, source in cells:
+    print(f"[cell: {title}]", flush=True)
+    exec(compile("\\n" * (line - 1) + source, path, "exec"), main.__dict__)
+"""
+
+
+def notebook_cells(path):
+    """A script's `# %%` cells (jupytext's percent format): [title, first line, source]."""
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if line.startswith("# %%")]
+    assert starts[:1] == [0], f"{path}: the lines before the first '# %%' are in no cell"
+    ends = starts[1:] + [len(lines)]
+    return [[lines[a][len("# %%"):].strip(), a + 1, "".join(lines[a:b])]
+            for a, b in zip(starts, ends)]
+
+
+def run_in_kernel(path, cells, out_root):
+    """Run `cells` of the script at `path` in the imitation kernel, from examples/."""
+    env = dict(os.environ, MINICNN_QUICK="1", MPLBACKEND="Agg",
+               MINICNN_EXAMPLES_OUT=str(out_root))
+    return subprocess.run([sys.executable, "-c", KERNEL], input=json.dumps([path, cells]),
+                          cwd=EXAMPLES, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_example_runs_cell_by_cell_in_a_notebook_kernel(script, tmp_path):
+    path = os.path.join(EXAMPLES, script)
+    cells = notebook_cells(path)
+    assert len(cells) >= 2, f"{script}: one cell only; mark its sections with '# %%'"
+    run = run_in_kernel(path, cells, tmp_path)
+    assert "no command line" in run.stdout          # the options took their defaults
+    check_run(script, run, tmp_path / script.removesuffix(".py"))
+
+
+def test_the_kernel_has_no_file(tmp_path):
+    """A cell that used __file__ would fail in a notebook, and fails in the imitation."""
+    cells = [["setup", 1, "import os\n"],
+             ["uses __file__", 2, "print(os.path.dirname(__file__))\n"]]
+    run = run_in_kernel("snippet.py", cells, tmp_path)
+    assert run.returncode != 0
+    assert "NameError: name '__file__' is not defined" in run.stderr, run.stderr[-3000:]
+
+
+def test_options_given_in_a_notebook(tmp_path):
+    """setup(..., argv=[...]) sets the options where there is no command line."""
+    cells = [["options", 1, "import _common\n"
+              f"args, out = _common.setup('02_stride_and_padding', 'options', "
+              f"argv=['--out', {str(tmp_path / 'here')!r}])\n"
+              "print('out:', out)\n"]]
+    run = run_in_kernel("snippet.py", cells, tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"out: {tmp_path / 'here'}" in run.stdout
+    assert "no command line" not in run.stdout
 
 
 def test_quick_flag_without_environment(tmp_path):
