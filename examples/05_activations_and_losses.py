@@ -36,17 +36,26 @@ A second slip, in the course's demo networks: a sigmoid over 3 classes
 gives three independent answers (they need not sum to 1), so the output is
 not a distribution over classes; use a softmax for one class per pixel.
 
+Last, why a training loop computes the cross-entropy from the softmax's
+input (the logits) rather than from its output: Keras's fit does, and so
+does minicnn's. Called on probabilities, the loss clips p to [1e-7, 1 - 1e-7]
+before the log, so once a network is confidently wrong (p of the true class
+below 1e-7) the value is stuck at -ln(1e-7) = 16.1 and its gradient is 0:
+it stops learning. From the logits z there is no clip: the loss is
+-log softmax(z)_true and its gradient is p - y, -1 on the true class.
+
 Figures: activations.png (sigmoid, softmax, -log2 p), cross_entropy.png (the
 slides' two tables, per example), softmax_output.png (a softmax-like output
 on a brain slice: the template's tissue probabilities, their argmax and the
-cross-entropy per pixel).
+cross-entropy per pixel), saturated_softmax.png (the confidently wrong
+network trained from clipped probabilities and from logits).
 """
 import math
 
 import _common
 import numpy as np
 
-from minicnn import datasets, losses
+from minicnn import datasets, layers, losses, models, optimizers
 from minicnn.functional.activations import sigmoid_forward, softmax_forward
 from minicnn.functional.losses import cross_entropy_bits
 
@@ -185,3 +194,56 @@ _common.label_legend(axes[1, 3], 4, loc="center right", ncol=1, fontsize=10)
 fig.suptitle(f"Softmax output, per pixel [P(background), P(CSF), P(GM), P(WM)] (here: "
              f"the template's tissue maps, axial slice z={z_index})", fontsize=11)
 _common.save(fig, out, "softmax_output.png")
+
+# %% 4. a confidently wrong network: clipped probabilities stall, logits learn
+_common.banner("A confidently wrong softmax: the loss from probabilities vs from logits")
+# One 1x1 convolution with a softmax: 3 classes per pixel from one input
+# channel. Its weights are set so that every pixel says class 0 with
+# p(class 2) ~ 1e-26, while the truth is class 2 everywhere.
+rng = np.random.default_rng(0)
+x_sat = rng.uniform(0.5, 1.5, (4, 8, 8, 1))               # (N, H, W, 1), positive
+y_sat = np.zeros((4, 8, 8, 3))
+y_sat[..., 2] = 1.0                                       # truth: class 2
+
+
+def wrong_network():
+    model = models.Sequential([layers.Input((8, 8, 1), dtype="float64"),
+                               layers.Conv2D(3, 1, activation="softmax", dtype="float64")])
+    model.set_weights([np.array([40.0, 0.0, -20.0]).reshape(1, 1, 1, 3), np.zeros(3)])
+    return model
+
+
+clipped_model, clipped_loss = wrong_network(), losses.CategoricalCrossentropy()
+keras_model = wrong_network()
+keras_model.compile(optimizer=optimizers.SGD(0.5), loss="categorical_crossentropy")
+sgd = optimizers.SGD(0.5)
+steps = 5 if args.quick else 40
+curves = {"clipped": [], "logits": []}
+for step in range(steps):
+    # (a) the loss called on the probabilities: clip(p, 1e-7, 1 - 1e-7), then log.
+    curves["clipped"].append(clipped_loss(y_sat, clipped_model.forward(x_sat, training=True)))
+    clipped_model.backward(clipped_loss.backward())
+    sgd.apply_gradients([(layer.grads[k], layer.params[k])
+                         for layer, k in clipped_model.trainable_slots()])
+    # (b) fit's step, as Keras's: the cross-entropy from the softmax's logits.
+    curves["logits"].append(keras_model.train_on_batch(x_sat, y_sat))
+kernel_gradient = np.abs(clipped_model.layers[0].grads["kernel"]).max()
+print(f"(a) loss on clipped probabilities: {curves['clipped'][0]:.2f} at step 1, "
+      f"{curves['clipped'][-1]:.2f} at step {steps}; largest kernel gradient "
+      f"{kernel_gradient:.1e}: the clip cut it, nothing learns")
+print(f"(b) fit (from the logits, as in Keras): {curves['logits'][0]:.1f} at step 1, "
+      f"{curves['logits'][-1]:.2f} at step {steps}; gradient at the logits = p - y, "
+      "-1 for the true class")
+right = (keras_model.predict(x_sat, verbose=0).argmax(axis=-1) == 2).mean()
+print(f"    pixels now predicted as the true class: {right:.0%} "
+      f"(clipped run: {(clipped_model.forward(x_sat).argmax(axis=-1) == 2).mean():.0%})")
+fig, ax = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+ax.plot(np.arange(1, steps + 1), curves["clipped"], "o-", label="(a) clipped probabilities")
+ax.plot(np.arange(1, steps + 1), curves["logits"], "s-", label="(b) from the logits (fit)")
+ax.axhline(-math.log(1e-7), color="0.6", linestyle=":", label="-ln(1e-7) = 16.1")
+ax.set_yscale("log")
+ax.set_xlabel("SGD step (learning rate 0.5)")
+ax.set_ylabel("categorical cross-entropy (nats)")
+ax.set_title("A confidently wrong softmax output, trained two ways")
+ax.legend(fontsize=8)
+_common.save(fig, out, "saturated_softmax.png")

@@ -82,7 +82,7 @@ def setup(name, description, training=False, argv=None):
     script because a notebook has no __file__ to take it from; the figures
     go to examples/out/<name>/ (or $MINICNN_EXAMPLES_OUT/<name>/) unless
     --out says otherwise.
-    training=True adds --backend (and switches minicnn to it), --epochs and
+    training=True adds --backend (and switches minicnn to it if given), --epochs and
     --learning-rate (None when not given: each script has its defaults).
     argv: the options as a list of strings. By default, the command line
     when the example runs as a script; in a notebook, none (every option at
@@ -100,8 +100,9 @@ def setup(name, description, training=False, argv=None):
     parser.add_argument("--quick", action="store_true",
                         help=f"a tiny run for tests (also {QUICK_ENV}=1)")
     if training:
-        parser.add_argument("--backend", choices=("numba", "numpy"), default=None,
-                            help="kernel backend (default: numba)")
+        parser.add_argument("--backend", choices=minicnn.backend.BACKENDS, default=None,
+                            help="kernel backend (default: the library's, numba "
+                            "when it imports)")
         parser.add_argument("--epochs", type=int, default=None,
                             help="passes over the training data")
         parser.add_argument("--learning-rate", type=float, default=None,
@@ -139,14 +140,12 @@ def script_arguments():
 
 
 def choose_backend(name=None):
-    """Use the compiled kernels by default (5-9x faster training here).
-
-    Numba is a dependency of minicnn, so a missing Numba is an install error
-    that set_backend reports, not a reason to fall back quietly to NumPy."""
-    name = "numba" if name is None else name
-    minicnn.set_backend(name)
-    print(f"backend: {name}")
-    return name
+    """Switch to backend `name` if given; otherwise keep the library's default
+    (numba whenever it imports, see minicnn.backend). Prints the one in use."""
+    if name is not None:
+        minicnn.set_backend(name)
+    print(f"backend: {minicnn.get_backend()}")
+    return minicnn.get_backend()
 
 
 def banner(title):
@@ -179,11 +178,18 @@ def show(ax, image, title=None, labels=None, **kwargs):
 
 
 def save(fig, out, name):
-    """Write `fig` to out/name at a resolution that stays small and sharp."""
+    """Write `fig` to out/name at a resolution that stays small and sharp.
+
+    In a notebook kernel the figure is also shown below the cell (the Agg
+    backend draws nothing on screen by itself); a kernel has loaded IPython
+    already, and a plain script run never imports it."""
     path = os.path.join(out, name)
     fig.savefig(path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     print(f"figure: {path}")
+    if script_arguments() is None and "IPython" in sys.modules:
+        from IPython.display import Image, display
+        display(Image(path))
     return path
 
 

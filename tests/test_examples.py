@@ -44,9 +44,12 @@ CASES = {
         ["vs UpSampling2D(2):  max |difference| = 0.0e+00",
          "8,224 parameters = 2*2*64*32 + 32", "height 75: 'valid' -> 37"]),
     "05_activations_and_losses.py": (
-        ["activations.png", "cross_entropy.png", "softmax_output.png"],
+        ["activations.png", "cross_entropy.png", "softmax_output.png",
+         "saturated_softmax.png"],
         ["sum  = 3.322", "sum  = 0.966", "mean = 1.107", "mean = 0.322",
-         "= 3.64", "give -1.64", "CategoricalCrossentropy = 0.7675 nats"]),
+         "= 3.64", "give -1.64", "CategoricalCrossentropy = 0.7675 nats",
+         "(a) loss on clipped probabilities: 16.12 at step 1, 16.12 at step",
+         "the clip cut it, nothing learns", "(b) fit (from the logits, as in Keras): 62.2 at step 1"]),
     "06_metrics.py": (
         ["predictions.png", "scores.png"],
         ["whole volume     accuracy 0.576", "59 brain slices  accuracy 0.457",
