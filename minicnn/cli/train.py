@@ -22,29 +22,21 @@ scores measure how well the network copes with new shapes, contrasts, bias
 fields and noise of the same anatomy; they are not a test on other people's
 brains, which would need other data.
 
-The default recipe, and why (measured on a shared 2-core machine, where one
-training step of the course's U-Net on 4 slices of 80 x 96 takes about
-0.22-0.24 s with the Numba backend when the machine is otherwise idle; the
-whole command then takes about 8 minutes; docs/train.md has the trials):
+The default recipe (docs/train.md gives the trials behind each choice and
+the measured times):
 
 - axial slices at 2 mm: 75 x 93, padded to 80 x 96 so that three 2x2
-  poolings divide them (1 mm slices would cost 4x the time per slice);
+  poolings divide them;
 - every non-empty slice of 18 new synthetic subjects per epoch, 6 epochs
-  (108 subjects, ~8,000 slices): a brain is never seen twice, so the network
-  learns tissue, not one subject; left-right flips on top (a mirrored brain
-  is still a brain). Three epochs of 20 subjects met the accuracy bar for
-  seed 0 but not for seed 1; five of 18 met it for seeds 0 and 1 but missed
-  it by 0.002 for seed 2; six of 18 met it for all three;
-- batches of 4: at a fixed budget of compute, more weight updates beat
-  smoother gradients (batches of 8 or 32, the course's Keras default,
-  scored lower in our trials; 2 was no better than 4);
+  (108 subjects): a brain is never seen twice, so the network learns
+  tissue, not one subject; left-right flips on top (a mirrored brain is
+  still a brain);
+- batches of 4;
 - Adam, learning rate 1e-3 decayed along half a cosine to 2 % of it by the
-  last step, so that the last epoch settles instead of bouncing (the
-  course's 1e-4 suits many more steps than the ~2,000 here; not tried);
-- cross-entropy (the course's loss) plus the soft Dice loss: with
-  cross-entropy alone, CSF (4 % of the brain) reached a held-out Dice of
-  0.51 in our trials, with the Dice term 0.65 for the same compute; accuracy
-  and per-class Dice are printed as it trains.
+  last step, so that the last epoch settles instead of bouncing;
+- categorical cross-entropy (the course's loss) plus the soft Dice loss
+  (``losses.WeightedSum``), computed from the softmax's logits as Keras's fit
+  does; accuracy and per-class Dice are printed as it trains.
 """
 import os
 import platform

@@ -6,17 +6,14 @@ Shapes
     y   (N, OH, OW, C)     output; the channels are pooled independently
     pool_size (ph, pw), strides (sh, sw); strides=None means strides = pool_size
 
-Output size (one axis; n input size, p pool size, s stride)
------------------------------------------------------------
-    'valid':  out = floor((n - p) / s) + 1           (needs p <= n)
-    'same':   out = ceil(n / s)
-              total pad = max((out - 1) * s + p - n, 0)
-              top/left = total // 2,  bottom/right = total - total // 2
-
-the rule convolutions use (``im2col.conv_output_size`` / ``padding_amounts``
-with dilation 1). Pooling pads with -inf, not 0, so a padded cell never wins a
-window; and since total pad <= p - 1, every window holds at least one real
-pixel.
+Output size and padding
+-----------------------
+Those of a convolution with kernel size p = pool size and dilation 1: the
+equations and Keras's 'same' rule (the odd extra row or column at the
+bottom/right) are in ``minicnn.functional.im2col``, and ``pool_geometry``
+computes them with its functions. Pooling pads with -inf, not 0, so a padded
+cell never wins a window; and since the total padding is at most p - 1,
+every window holds at least one real pixel.
 
 Forward
 -------

@@ -101,8 +101,7 @@ class _BaseConv(Layer):
 class Conv2D(_BaseConv):
     """2D convolution: (N, H, W, C_in) -> (N, OH, OW, filters).
 
-    OH = ceil(H / s) for 'same', floor((H - k_eff) / s) + 1 for 'valid',
-    with k_eff = (k - 1) * dilation + 1 (likewise for W).
+    OH and OW follow Keras (``minicnn.functional.im2col`` has the equations).
     """
 
     operation = "conv2d"
@@ -127,9 +126,8 @@ class Conv2D(_BaseConv):
 class Conv2DTranspose(_BaseConv):
     """Transpose convolution: (N, H, W, C_in) -> (N, OH, OW, filters).
 
-    OH = H * s ('same') or H * s + max(k_eff - s, 0) ('valid'); with
-    output_padding op, OH = (H - 1) * s + k_eff - 2 * pad + op where pad is
-    k_eff // 2 for 'same' and 0 for 'valid'. output_padding must be < strides.
+    OH and OW follow Keras (``minicnn.functional.conv`` has the equations);
+    output_padding must be smaller than strides.
     """
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid",

@@ -1,15 +1,8 @@
 """MaxPooling2D (Keras name, arguments and defaults); no weights.
 
-The math lives in ``minicnn.functional.pooling``:
-
-    y[n, oy, ox, c] = max over the (ph, pw) window at (oy*sh, ox*sw) of the
-                      input padded with -inf ('same') or not padded ('valid')
-    dx: each window's gradient goes to its maximum (the first one in
-        row-major order on ties); overlapping windows add up.
-
-Output (height; width likewise), with strides defaulting to pool_size:
-    'valid'  OH = floor((H - ph) / sh) + 1        'same'  OH = ceil(H / sh)
-
+The math (each window's maximum; its gradient to the first maximum in
+row-major order; -inf padding) and the output sizes are in
+``minicnn.functional.pooling``; strides default to pool_size, as in Keras.
 The course's U-Net halves the image with MaxPooling2D(2): (104, 104, 32) ->
 (52, 52, 32); on an odd size such as 13, 'valid' drops the last row
 (13 -> 6) while 'same' keeps it (13 -> 7).

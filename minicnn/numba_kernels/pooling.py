@@ -1,14 +1,9 @@
 """Numba max pooling, NHWC.
 
-Max pooling keeps, next to each maximum, the offset k = i * pw + j of the
-window cell that held it (the ``winner`` array of ``functional.pooling``,
-same dtype and meaning), so the backward pass is a scatter of dy to
-one cell per window:
-
-    y[n, oy, ox, c]  = max_{i, j} xp[n, oy*sh + i, ox*sw + j, c]     (padding -inf)
-    dx[n, oy*sh + i*, ox*sw + j*, c] += dy[n, oy, ox, c]             (i*, j*) = winner
-
-The forward visits the window cells in row-major order and replaces the
+The equations are ``functional.pooling``'s. Both keep, next to each maximum,
+the offset k = i * pw + j of the window cell that held it (the ``winner``
+array, same dtype and meaning), so the backward pass is a scatter of dy to
+one cell per window. The forward visits the window cells in row-major order and replaces the
 running maximum only on a strict '>', so ties keep the first cell, as in
 TensorFlow and the NumPy kernel. Cells in the padding count as -inf, so a
 real pixel always wins unless the window holds only -inf or NaN values; then,
