@@ -5,18 +5,45 @@ float64, with the same weights (set with ``set_weights``). Given the same
 random upstream gradient G, both must produce the same output and the same
 gradients of sum(G * y) with respect to the input(s) and every trainable
 weight.
+
+Importing this module does not import Keras or TensorFlow: only the tests
+that compare with Keras need them, and they get them from the ``keras`` and
+``tf`` fixtures of conftest.py or from import_keras() / import_tensorflow()
+here, which skip the calling test with KERAS_PARITY_REASON when they are not
+installed. Every other test runs with the light install (no test extra).
 """
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
+KERAS_PARITY_REASON = "Keras parity: needs keras + tensorflow (pip install -e '.[test]')"
+H5PY_REASON = "Keras .weights.h5 files: needs h5py (pip install -e '.[test]')"
 
 PARITY_TOL = 1e-10
 
 
+def import_tensorflow():
+    """The tensorflow module, or skip the calling test if it is not installed."""
+    return pytest.importorskip("tensorflow", reason=KERAS_PARITY_REASON)
+
+
+def import_keras():
+    """The keras module, or skip the calling test without Keras or TensorFlow.
+
+    TensorFlow is Keras's backend here (conftest.py sets KERAS_BACKEND), so a
+    Keras without TensorFlow is skipped the same way.
+    """
+    import_tensorflow()
+    return pytest.importorskip("keras", reason=KERAS_PARITY_REASON)
+
+
+def import_h5py():
+    """The h5py module, or skip the calling test if it is not installed."""
+    return pytest.importorskip("h5py", reason=H5PY_REASON)
+
+
 def keras_forward_backward(keras_layer, inputs, upstream, training=False):
     """(output, [d inputs], {weight name: gradient}) of a Keras layer."""
+    tf = import_tensorflow()
     is_list = isinstance(inputs, (list, tuple))
     xs = [tf.constant(np.asarray(x, dtype=np.float64)) for x in
           (inputs if is_list else [inputs])]

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.functional import activations as A
 from minicnn.gradcheck import check_layer
@@ -180,16 +181,14 @@ def test_gradients_are_not_trivially_equal():
 
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("name", NAMES)
-def test_activation_keras_parity(name, backend):
-    from keras_helpers import assert_parity, keras
+def test_activation_keras_parity(name, backend, keras):
     x = _away_from(_x((2, 5, 3, 4)), [0.0])
     assert_parity(layers.Activation(name, dtype="float64"),
                   keras.layers.Activation(name, dtype="float64"), x)
 
 
 @pytest.mark.parametrize("case", RELU_CASES)
-def test_relu_keras_parity(case, backend):
-    from keras_helpers import assert_parity, keras
+def test_relu_keras_parity(case, backend, keras):
     max_value, negative_slope, threshold = case
     x = _away_from(_x((2, 5, 3, 2)), _relu_kinks(max_value, threshold))
     keras_layer = keras.layers.ReLU(max_value=max_value, negative_slope=negative_slope,
@@ -198,8 +197,7 @@ def test_relu_keras_parity(case, backend):
 
 
 @pytest.mark.parametrize("axis", SOFTMAX_AXES)
-def test_softmax_keras_parity(axis, backend):
-    from keras_helpers import assert_parity, keras
+def test_softmax_keras_parity(axis, backend, keras):
     assert_parity(layers.Softmax(axis, dtype="float64"),
                   keras.layers.Softmax(axis=axis, dtype="float64"), _x((3, 4, 5, 2)))
 

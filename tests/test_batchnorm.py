@@ -8,6 +8,7 @@ that used the wrong statistics, would fail.
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity, import_keras, keras_forward_backward
 from minicnn import layers
 from minicnn.functional.normalization import (batchnorm_inference_forward,
                                               batchnorm_train_backward,
@@ -126,7 +127,7 @@ def test_wrong_training_gradient_is_detected():
 
 # ---------------------------------------------------------------- Keras parity
 def _keras_twin(layer, shape):
-    from keras_helpers import keras
+    keras = import_keras()
     twin = keras.layers.BatchNormalization(
         axis=layer.axis, momentum=layer.momentum, epsilon=layer.epsilon,
         center=layer.center, scale=layer.scale, dtype="float64")
@@ -135,17 +136,17 @@ def _keras_twin(layer, shape):
     return twin
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("shape, axis, center, scale", CASES)
 def test_keras_parity(shape, axis, center, scale, training):
-    from keras_helpers import assert_parity
     layer = _built_with_random_weights(shape, axis, center, scale)
     assert_parity(layer, _keras_twin(layer, shape), _x(shape), training=training)
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("shape, axis, center, scale", [CASES[0], CASES[3], CASES[5]])
 def test_moving_statistics_match_keras(shape, axis, center, scale):
-    from keras_helpers import keras_forward_backward
     layer = _built_with_random_weights(shape, axis, center, scale, momentum=0.9)
     twin = _keras_twin(layer, shape)
     for step in range(4):
@@ -159,7 +160,6 @@ def test_moving_statistics_match_keras(shape, axis, center, scale):
     # The moving statistics did move, and inference now uses them.
     assert not np.allclose(mine[-1], _built_with_random_weights(
         shape, axis, center, scale).get_weights()[-1])
-    from keras_helpers import assert_parity
     assert_parity(layer, twin, _x(shape, seed=200), training=False)
 
 
@@ -171,8 +171,8 @@ def test_moving_variance_uses_the_biased_batch_variance():
     np.testing.assert_allclose(layer.params["moving_variance"], x.var(axis=(0, 1, 2)))
 
 
+@pytest.mark.usefixtures("keras")
 def test_frozen_layer_runs_in_inference_mode_like_keras():
-    from keras_helpers import assert_parity
     shape = (2, 5, 3, 4)
     layer = _built_with_random_weights(shape, -1, True, True, trainable=False)
     before = layer.get_weights()

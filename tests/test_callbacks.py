@@ -9,7 +9,6 @@ import csv
 import numpy as np
 import pytest
 
-from keras_models import keras
 from minicnn import callbacks, models
 
 
@@ -56,7 +55,7 @@ def weights_epoch(model):
     ([0.1, 0.3, 0.2, 0.2, 0.4, 0.1, 0.1], 2, 0.0, "max"),
     ([1.0, 0.8, 0.6, 0.4, 0.2], 0, 0.0, "min"),
 ])
-def test_early_stopping_matches_keras(values, patience, min_delta, mode):
+def test_early_stopping_matches_keras(values, patience, min_delta, mode, keras):
     stopper = callbacks.EarlyStopping("val_score", patience=patience, min_delta=min_delta,
                                       mode=mode, restore_best_weights=True)
     model = make_model()
@@ -126,6 +125,7 @@ def test_checkpoint_mode_max_on_a_loss_warns_and_keeps_the_worst(tmp_path):
     assert weights_epoch(fresh) == 4.0
 
 
+@pytest.mark.usefixtures("h5py")               # the pattern names .weights.h5 files
 def test_checkpoint_every_epoch_with_a_formatted_name(tmp_path):
     pattern = str(tmp_path / "w-{epoch:02d}-{val_loss:.2f}.weights.h5")
     fit(make_model(), [Script("val_loss", [0.5, 0.25]),
@@ -196,6 +196,6 @@ def test_csv_logger(tmp_path):
     assert len(lines) == 4 and lines[0].startswith("epoch,")
 
 
-def test_callbacks_must_be_callbacks():
+def test_callbacks_must_be_callbacks(keras):
     with pytest.raises(TypeError, match="minicnn Callback"):
         fit(make_model(), [keras.callbacks.History()], epochs=1)

@@ -8,6 +8,7 @@ dilation (refused by Keras, checked here against the direct-loop oracle).
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.functional.conv import (conv2d, conv2d_forward, conv2d_input_grad,
                                      conv2d_transpose_forward, conv_geometry,
@@ -164,8 +165,7 @@ def test_conv2d_without_bias_has_only_a_kernel():
 # -------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("case", CONV_CASES)
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_conv2d_keras_parity(case, activation, backend):
-    from keras_helpers import assert_parity, keras
+def test_conv2d_keras_parity(case, activation, backend, keras):
     layer = _conv_layer(case, activation=activation)
     x = _input(case)
     layer.build((None,) + x.shape[1:])
@@ -182,8 +182,7 @@ def test_conv2d_keras_parity(case, activation, backend):
 
 
 @pytest.mark.parametrize("case", KERAS_TRANSPOSE_CASES)
-def test_conv2d_transpose_keras_parity(case, backend):
-    from keras_helpers import assert_parity, keras
+def test_conv2d_transpose_keras_parity(case, backend, keras):
     layer = _transpose_layer(case)
     x = _input(case)
     layer.build((None,) + x.shape[1:])

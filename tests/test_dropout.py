@@ -6,6 +6,7 @@ taken on the pure kernel with a fixed mask, and on the layer in inference mode.
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.functional.dropout import dropout_backward, dropout_forward, draw_keep_mask
 from minicnn.gradcheck import check_layer, numerical_gradient, rel_error
@@ -146,8 +147,7 @@ def test_float32_by_default():
 
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("rate, training", [(0.5, False), (0.0, True), (0.0, False)])
-def test_keras_parity_where_deterministic(rate, training):
-    from keras_helpers import assert_parity, keras
+def test_keras_parity_where_deterministic(rate, training, keras):
     assert_parity(layers.Dropout(rate, dtype="float64"),
                   keras.layers.Dropout(rate, dtype="float64"), _x((2, 5, 3, 4)),
                   training=training)

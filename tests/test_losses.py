@@ -11,12 +11,10 @@ import math
 import numpy as np
 import pytest
 
+from keras_helpers import import_keras, import_tensorflow
 from minicnn import losses
 from minicnn.functional import losses as F
 from minicnn.gradcheck import check_loss, rel_error
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
 
 GRAD_TOL = 1e-7
 PARITY_TOL = 1e-10
@@ -178,6 +176,7 @@ def test_categorical_gradient_check_class_axis_1():
 # -------------------------------------------------------- Keras parity ---
 def _keras_value_and_grad(fn, y_true, y_pred, dloss):
     """dloss * fn(y_true, y_pred) and its gradient w.r.t. y_pred, float64."""
+    tf = import_tensorflow()
     y_pred = tf.constant(y_pred, dtype=tf.float64)
     with tf.GradientTape() as tape:
         tape.watch(y_pred)
@@ -195,6 +194,7 @@ def _assert_parity(loss, fn, y_true, y_pred, dloss=0.7):
 
 
 def _keras_loss(kind, from_logits):
+    keras = import_keras()
     cls = {"categorical": keras.losses.CategoricalCrossentropy,
            "categorical_unnormalised": keras.losses.CategoricalCrossentropy,
            "sparse": keras.losses.SparseCategoricalCrossentropy,
@@ -204,6 +204,8 @@ def _keras_loss(kind, from_logits):
 
 def _tf_dice(smooth):
     """The Dice loss formula written in TensorFlow ops, for GradientTape."""
+    tf = import_tensorflow()
+
     def fn(y_true, y_pred):
         axes = list(range(1, len(y_pred.shape) - 1))
         inter = tf.reduce_sum(y_true * y_pred, axis=axes)
@@ -212,6 +214,7 @@ def _tf_dice(smooth):
     return fn
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind,from_logits", CASES)
 def test_keras_parity(kind, from_logits, shape, backend):
@@ -229,6 +232,7 @@ def _clipped_probabilities(shape, seed=0):
     return p
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("kind", ["categorical", "sparse"])
 def test_keras_parity_where_probabilities_are_clipped(kind, backend):
     shape = (2, 3, 4, 3)
@@ -238,6 +242,7 @@ def test_keras_parity_where_probabilities_are_clipped(kind, backend):
     _assert_parity(loss, _keras_loss(kind, False), y_true, y_pred)
 
 
+@pytest.mark.usefixtures("keras")
 def test_keras_parity_binary_where_probabilities_are_clipped():
     shape = (2, 3, 4, 2)
     y_true = _binary(shape)
@@ -248,7 +253,7 @@ def test_keras_parity_binary_where_probabilities_are_clipped():
     _assert_parity(losses.BinaryCrossentropy(), _keras_loss("binary", False), y_true, y_pred)
 
 
-def test_keras_parity_categorical_axis_1():
+def test_keras_parity_categorical_axis_1(keras):
     y_true = np.moveaxis(_onehot(_labels((2, 4, 5, 3)), 3), -1, 1)
     y_pred = np.moveaxis(_probabilities((2, 4, 5, 3), normalised=False), -1, 1)
     _assert_parity(losses.CategoricalCrossentropy(axis=1),
@@ -268,7 +273,7 @@ def test_sparse_and_categorical_differ_only_where_clipped():
 
 
 # ------------------------------------ Dice and keras.losses.Dice compared ---
-def test_dice_with_smooth_0_is_keras_dice_per_image_and_class_up_to_its_epsilon():
+def test_dice_with_smooth_0_is_keras_dice_per_image_and_class_up_to_its_epsilon(keras):
     y_true, y_pred = _onehot(_labels((3, 4, 5, 3)), 3), _probabilities((3, 4, 5, 3))
     keras_value = float(keras.losses.Dice(axis=(1, 2), dtype="float64")(y_true, y_pred))
     ours = losses.Dice(smooth=0.0)(y_true, y_pred)
@@ -279,7 +284,7 @@ def test_dice_with_smooth_0_is_keras_dice_per_image_and_class_up_to_its_epsilon(
     assert keras_value == pytest.approx(1 - np.mean(2 * inter / (total + EPS)), rel=1e-14)
 
 
-def test_dice_one_image_one_class_relates_exactly_to_keras_dice():
+def test_dice_one_image_one_class_relates_exactly_to_keras_dice(keras):
     y_true = _binary((1, 6, 5, 1))
     y_pred = np.random.default_rng(1).uniform(0.02, 0.98, (1, 6, 5, 1))
     keras_value = float(keras.losses.Dice(dtype="float64")(y_true, y_pred))
@@ -289,7 +294,7 @@ def test_dice_one_image_one_class_relates_exactly_to_keras_dice():
     assert keras_value == pytest.approx(1 - (1 - ours) * total / (total + EPS), rel=1e-14)
 
 
-def test_keras_default_dice_pools_classes_so_background_dominates():
+def test_keras_default_dice_pools_classes_so_background_dominates(keras):
     labels = np.zeros((2, 8, 6), dtype=int)
     labels[:, 3:5, 2:4] = 1                     # a small foreground square
     y_true = _onehot(labels, 2)
@@ -311,22 +316,33 @@ def test_dice_smooth_scores_an_absent_class_as_agreement():
 
 
 # ------------------------------------------------------------ stability ---
+HUGE_LOGITS = np.array([[[[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]]])   # (1, 1, 2, 3)
+HUGE_LOGITS_LABELS = np.array([[[0, 2]]])
+HUGE_BINARY_LOGITS = np.array([[1000.0, -1000.0, 1000.0, -1000.0]])
+HUGE_BINARY_TARGETS = np.array([[1.0, 0.0, 0.0, 1.0]])
+
+
 def test_from_logits_is_stable_for_huge_logits():
-    z = np.array([[[[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0]]]])   # (1, 1, 2, 3)
-    y = _onehot(np.array([[[0, 2]]]), 3)
+    z, y = HUGE_LOGITS, _onehot(HUGE_LOGITS_LABELS, 3)
     categorical = losses.CategoricalCrossentropy(from_logits=True)
     assert categorical(y, z) == pytest.approx((0.0 + 1.0 + math.log1p(math.exp(-1))) / 2)
     grad = categorical.backward()
     assert np.all(np.isfinite(grad))
     sparse = losses.SparseCategoricalCrossentropy(from_logits=True)
-    assert sparse(np.array([[[0, 2]]]), z) == pytest.approx(categorical(y, z))
+    assert sparse(HUGE_LOGITS_LABELS, z) == pytest.approx(categorical(y, z))
     binary = losses.BinaryCrossentropy(from_logits=True)
-    zb, yb = np.array([[1000.0, -1000.0, 1000.0, -1000.0]]), np.array([[1.0, 0.0, 0.0, 1.0]])
+    zb, yb = HUGE_BINARY_LOGITS, HUGE_BINARY_TARGETS
     assert binary(yb, zb) == pytest.approx(500.0)
     np.testing.assert_allclose(binary.backward(), [[0.0, 0.0, 0.25, -0.25]])
+
+
+@pytest.mark.usefixtures("keras")
+def test_keras_parity_for_huge_logits():
     for loss, y_true, y_pred, fn in [
-            (categorical, y, z, _keras_loss("categorical", True)),
-            (binary, yb, zb, _keras_loss("binary", True))]:
+            (losses.CategoricalCrossentropy(from_logits=True),
+             _onehot(HUGE_LOGITS_LABELS, 3), HUGE_LOGITS, _keras_loss("categorical", True)),
+            (losses.BinaryCrossentropy(from_logits=True),
+             HUGE_BINARY_TARGETS, HUGE_BINARY_LOGITS, _keras_loss("binary", True))]:
         _assert_parity(loss, fn, y_true, y_pred)
 
 
@@ -375,7 +391,7 @@ def test_count_is_pixels_not_batch_size():
 @pytest.mark.parametrize("cls", [losses.CategoricalCrossentropy,
                                  losses.SparseCategoricalCrossentropy,
                                  losses.BinaryCrossentropy, losses.Dice])
-def test_names_match_keras(cls):
+def test_names_match_keras(cls, keras):
     keras_cls = getattr(keras.losses, cls.__name__)
     assert cls().name == keras_cls().name
     assert cls(name="mine").name == "mine"

@@ -6,6 +6,7 @@ accepts), with inputs of different sizes on that axis; N > 1, C > 1, H != W.
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.gradcheck import check_layer
 
@@ -86,15 +87,13 @@ def test_input_gradients_are_independent_arrays():
 
 # ---------------------------------------------------------------- Keras parity
 @pytest.mark.parametrize("axis, shapes", CONCAT_CASES)
-def test_concatenate_keras_parity(axis, shapes, backend):
-    from keras_helpers import assert_parity, keras
+def test_concatenate_keras_parity(axis, shapes, backend, keras):
     assert_parity(layers.Concatenate(axis=axis, dtype="float64"),
                   keras.layers.Concatenate(axis=axis, dtype="float64"), _inputs(shapes))
 
 
 @pytest.mark.parametrize("shapes", ADD_CASES)
-def test_add_keras_parity(shapes):
-    from keras_helpers import assert_parity, keras
+def test_add_keras_parity(shapes, keras):
     assert_parity(layers.Add(dtype="float64"), keras.layers.Add(dtype="float64"),
                   _inputs(shapes))
 

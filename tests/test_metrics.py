@@ -4,8 +4,6 @@ import pytest
 
 from minicnn import metrics
 
-keras = pytest.importorskip("keras")
-
 PARITY_TOL = 1e-10
 SHAPES = [(2, 3, 5, 3), (3, 5, 2, 2), (2, 1, 1, 4), (4, 3)]
 
@@ -44,43 +42,67 @@ def oracle_dice_per_class(labels, predicted, n_classes):
 
 # ------------------------------------------------------------ accuracy ---
 @pytest.mark.parametrize("shape", SHAPES)
-def test_categorical_accuracy_oracle_and_keras(shape):
+def test_categorical_accuracy_matches_loop_oracle(shape):
     y_true, y_pred = _onehot(_labels(shape), shape[-1]), _probabilities(shape)
     value = metrics.categorical_accuracy(y_true, y_pred)
     assert value == pytest.approx(oracle_accuracy(y_true, y_pred), abs=1e-15)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_categorical_accuracy_matches_keras(shape, keras):
+    y_true, y_pred = _onehot(_labels(shape), shape[-1]), _probabilities(shape)
+    value = metrics.categorical_accuracy(y_true, y_pred)
     # Keras's per-pixel matches are exact 0/1 float32; average them in float64.
     keras_matches = np.asarray(keras.metrics.categorical_accuracy(y_true, y_pred))
     assert abs(value - np.mean(keras_matches, dtype=np.float64)) < PARITY_TOL
 
 
-def test_categorical_accuracy_takes_integer_labels_like_keras_sparse_accuracy():
+def test_categorical_accuracy_takes_integer_labels():
     shape = (2, 4, 5, 3)
     labels, y_pred = _labels(shape), _probabilities(shape)
     value = metrics.categorical_accuracy(labels, y_pred)
     assert value == metrics.categorical_accuracy(_onehot(labels, 3), y_pred)
     assert value == metrics.categorical_accuracy(labels[..., None], y_pred)
-    keras_matches = np.asarray(keras.metrics.sparse_categorical_accuracy(labels, y_pred))
-    assert abs(value - np.mean(keras_matches, dtype=np.float64)) < PARITY_TOL
     with pytest.raises(ValueError, match=r"y_true labels must lie in \[0, 3\).*got 3"):
         metrics.categorical_accuracy(np.full(shape[:-1], 3), y_pred)
 
 
-@pytest.mark.parametrize("threshold", [0.5, 0.3])
-def test_binary_accuracy_matches_keras_including_values_on_the_threshold(threshold):
+def test_categorical_accuracy_on_integer_labels_matches_keras_sparse_accuracy(keras):
+    shape = (2, 4, 5, 3)
+    labels, y_pred = _labels(shape), _probabilities(shape)
+    value = metrics.categorical_accuracy(labels, y_pred)
+    keras_matches = np.asarray(keras.metrics.sparse_categorical_accuracy(labels, y_pred))
+    assert abs(value - np.mean(keras_matches, dtype=np.float64)) < PARITY_TOL
+
+
+def _binary_case(threshold):
+    """(y_true, y_pred) with one pixel's prediction exactly on the threshold."""
     y_true = (np.random.default_rng(0).random((2, 3, 5, 2)) > 0.5).astype(np.float64)
     y_pred = np.random.default_rng(1).random((2, 3, 5, 2))
     y_true[0, 0, 0] = 0.0
     y_pred[0, 0, 0] = threshold                 # not > threshold: predicted 0, a match
+    return y_true, y_pred
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_binary_accuracy_including_values_on_the_threshold(threshold):
+    y_true, y_pred = _binary_case(threshold)
     value = metrics.binary_accuracy(y_true, y_pred, threshold=threshold)
-    keras_matches = np.asarray(keras.metrics.binary_accuracy(y_true, y_pred, threshold))
-    assert abs(value - np.mean(keras_matches, dtype=np.float64)) < PARITY_TOL
     expected = np.mean((y_pred > threshold) == (y_true == 1))
     assert value == expected
     one_pixel = metrics.binary_accuracy(y_true[:1, :1, :1], y_pred[:1, :1, :1], threshold)
     assert one_pixel == 1.0
 
 
-def test_stateful_accuracies_match_keras_over_batches_of_different_sizes():
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_binary_accuracy_matches_keras_including_values_on_the_threshold(threshold, keras):
+    y_true, y_pred = _binary_case(threshold)
+    value = metrics.binary_accuracy(y_true, y_pred, threshold=threshold)
+    keras_matches = np.asarray(keras.metrics.binary_accuracy(y_true, y_pred, threshold))
+    assert abs(value - np.mean(keras_matches, dtype=np.float64)) < PARITY_TOL
+
+
+def test_stateful_accuracies_match_keras_over_batches_of_different_sizes(keras):
     rng = np.random.default_rng(5)
     ours = [metrics.CategoricalAccuracy(), metrics.BinaryAccuracy(threshold=0.4)]
     theirs = [keras.metrics.CategoricalAccuracy(dtype="float64"),
@@ -128,7 +150,7 @@ def test_hard_dice_matches_set_oracle(shape):
     assert metrics.dice_coefficient(labels, y_pred) == pytest.approx(np.mean(present))
 
 
-def test_dice_is_related_to_keras_iou_per_class():
+def test_dice_is_related_to_keras_iou_per_class(keras):
     """Dice = 2 J / (1 + J) for the intersection-over-union J, class by class."""
     shape = (2, 6, 5, 3)
     labels, y_pred = _labels(shape), _probabilities(shape)

@@ -16,10 +16,13 @@ the 104 x 104 U-Net appears only in the parameter-count tests.
 import numpy as np
 import pytest
 
-from keras_models import (keras, keras_conv_stack, keras_loss_gradients, keras_unet,
-                          one_hot_targets, tf)
+from keras_models import keras_conv_stack, keras_loss_gradients, keras_unet, one_hot_targets
 from minicnn import layers, losses, models, optimizers
 from minicnn.gradcheck import rel_error
+
+# Every test here compares with Keras: without it each is skipped with the
+# fixture's reason, and the module is still imported and collected.
+pytestmark = pytest.mark.usefixtures("keras")
 
 PRED_TOL = 1e-10
 GRAD_TOL = 1e-9
@@ -75,7 +78,7 @@ def test_unet_layer_order_and_weights_match_keras(unet_pair):
     assert model.count_params() == kmodel.count_params()
 
 
-def test_layer_order_of_an_irregular_graph_matches_keras():
+def test_layer_order_of_an_irregular_graph_matches_keras(keras, tf):
     """Two inputs, two outputs, Add, and skips across different depths."""
     def build(L, dtype):
         a = L.Input((6, 5, 2), name="in_a", dtype=dtype)
@@ -156,7 +159,7 @@ EXACT_ADAM = dict(learning_rate=2.0 ** -10, beta_1=0.875, beta_2=1 - 2.0 ** -10,
                   epsilon=2.0 ** -23)
 
 
-def test_one_adam_step_matches_keras(data):
+def test_one_adam_step_matches_keras(data, keras, tf):
     x, y = data
     model = models.unet((16, 16, 1), 2, dtype=F64)
     kmodel = keras_unet((16, 16, 1), 2)

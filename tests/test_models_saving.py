@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from keras_models import keras, keras_unet
+from keras_models import keras_unet
 from minicnn import layers, models
 from minicnn.gradcheck import rel_error
 from minicnn.models import saving
@@ -105,6 +105,7 @@ def test_keras_h5_keys_follow_keras_naming():
     assert saving.keras_keys(seq) == ["conv2d", "conv2d_1"]
 
 
+@pytest.mark.usefixtures("keras", "h5py")
 @pytest.mark.parametrize("upsampling", ["nearest", "transpose"])
 def test_minicnn_to_keras_and_back_through_weights_h5(tmp_path, upsampling):
     model = perturbed(small_unet(upsampling=upsampling))
@@ -126,7 +127,7 @@ def test_minicnn_to_keras_and_back_through_weights_h5(tmp_path, upsampling):
         assert np.array_equal(a, b)
 
 
-def test_keras_sequential_weights_h5_loads_into_minicnn(tmp_path):
+def test_keras_sequential_weights_h5_loads_into_minicnn(tmp_path, keras, h5py):
     kmodel = keras.Sequential([keras.Input((6, 6, 2), dtype=F64),
                                keras.layers.Conv2D(3, 3, padding="same", dtype=F64),
                                keras.layers.BatchNormalization(dtype=F64),
@@ -145,6 +146,7 @@ def test_keras_sequential_weights_h5_loads_into_minicnn(tmp_path):
     assert rel_error(model.predict(x, verbose=0), kmodel(x).numpy()) < 1e-10
 
 
+@pytest.mark.usefixtures("h5py")
 def test_weights_h5_into_a_different_architecture(tmp_path):
     small_unet().save_weights(tmp_path / "m.weights.h5")
     wider = models.unet((16, 16, 1), 2, filters=(4, 6), bottleneck=8, dtype=F64)

@@ -9,7 +9,7 @@ the defaults are compared separately, to the size of that rounding.
 import numpy as np
 import pytest
 
-from keras_models import keras, tf
+from keras_helpers import import_keras, import_tensorflow
 from minicnn import optimizers
 
 EXACT = 1e-13
@@ -30,6 +30,7 @@ def run_minicnn(opt, p0, grads):
 
 
 def run_keras(opt, p0, grads):
+    keras, tf = import_keras(), import_tensorflow()
     v = keras.Variable(p0.copy(), dtype="float64")
     for g in grads:
         opt.apply_gradients([(tf.constant(g), v)])
@@ -50,7 +51,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("name, kwargs", CASES)
-def test_update_rules_match_keras(name, kwargs):
+def test_update_rules_match_keras(name, kwargs, keras):
     p0 = np.random.default_rng(1).standard_normal(40)
     grads = gradients()
     mine = run_minicnn(getattr(optimizers, name)(**kwargs), p0, grads)
@@ -61,7 +62,7 @@ def test_update_rules_match_keras(name, kwargs):
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
-def test_defaults_are_keras_defaults(name):
+def test_defaults_are_keras_defaults(name, keras):
     mine, theirs = getattr(optimizers, name)(), getattr(keras.optimizers, name)()
     assert mine.learning_rate == pytest.approx(float(theirs.learning_rate), rel=1e-7)
     for attr in ("momentum", "nesterov", "beta_1", "beta_2", "epsilon", "amsgrad", "rho",
@@ -116,7 +117,7 @@ SCHEDULES = [
 
 
 @pytest.mark.parametrize("name, kwargs", SCHEDULES)
-def test_schedules_match_keras(name, kwargs):
+def test_schedules_match_keras(name, kwargs, keras):
     mine = getattr(optimizers.schedules, name)(**kwargs)
     theirs = getattr(keras.optimizers.schedules, name)(**kwargs)
     for step in range(12):

@@ -7,6 +7,7 @@ zeros on some sides, on inputs with N > 1, C > 1 and H != W.
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.functional.padding import (crop2d_backward, crop2d_forward,
                                         hw_pairs, zero_pad2d_backward,
@@ -73,8 +74,7 @@ def test_gradient_check(amount, pairs, kind):
 
 @pytest.mark.parametrize("kind", LAYERS)
 @pytest.mark.parametrize("amount, pairs", AMOUNTS, ids=IDS)
-def test_keras_parity_and_output_shape(amount, pairs, kind):
-    from keras_helpers import assert_parity, keras
+def test_keras_parity_and_output_shape(amount, pairs, kind, keras):
     cls, keras_name = LAYERS[kind]
     layer = cls(amount, dtype="float64")
     keras_layer = getattr(keras.layers, keras_name)(pairs, dtype="float64")

@@ -9,6 +9,7 @@ padding is uneven: the extra row/column goes at the bottom/right).
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity, import_keras
 from minicnn import layers
 from minicnn.functional.pooling import (max_pool2d_backward, max_pool2d_forward,
                                        pool_geometry)
@@ -51,7 +52,7 @@ def _layer(case, dtype="float64"):
 
 
 def _keras_layer(case):
-    from keras_helpers import keras
+    keras = import_keras()
     return keras.layers.MaxPooling2D(case[4], strides=case[5], padding=case[6],
                                      dtype="float64")
 
@@ -111,10 +112,10 @@ def test_gradient_check(case, backend):
 
 
 # ---------------------------------------------------------------- Keras parity
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 @pytest.mark.parametrize("make_input", [_distinct_input, _tied_input])
 def test_keras_parity(case, make_input, backend):
-    from keras_helpers import assert_parity
     layer, keras_layer = _layer(case), _keras_layer(case)
     keras_layer.build((None, *case[1:4]))
     assert_parity(layer, keras_layer, make_input(case))
@@ -129,6 +130,7 @@ def test_tied_inputs_really_have_ties():
     assert tied.mean() > 0.3
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_output_shape_matches_keras(case):
     layer = _layer(case)

@@ -65,6 +65,7 @@ def test_gradient_of_the_loss_through_the_unet():
         assert rel_error(layer.grads[key].reshape(-1)[i], numeric) < TOL, (layer.name, key)
 
 
+@pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("kwargs", [{}, {"upsampling": "transpose"}])
 def test_relu_unet_gradients_match_keras(kwargs, backend):
     """The tiny ReLU U-Net, ties and dead units included, against tf.GradientTape."""
@@ -110,12 +111,18 @@ def test_valid_padding_is_the_paper_unet():
     model = tiny_unet(padding="valid", input_shape=(44, 48, 1))
     assert model.output_shape == (None, 4, 8, 3)
     assert sum(isinstance(layer, layers.Cropping2D) for layer in model.layers) == 2
+
+
+@pytest.mark.usefixtures("keras")
+def test_valid_padding_unet_matches_keras():
+    model = tiny_unet(padding="valid", input_shape=(44, 48, 1))
     kmodel = keras_unet((44, 48, 1), 3, filters=(2, 3), bottleneck=4, padding="valid")
     kmodel.set_weights(model.get_weights())
     x = inputs_for(model)[0]
     assert rel_error(model.predict(x, verbose=0), kmodel(x).numpy()) < 1e-10
 
 
+@pytest.mark.usefixtures("keras")
 def test_transpose_upsampling_matches_keras():
     model = tiny_unet(upsampling="transpose")
     kmodel = keras_unet((8, 12, 1), 3, filters=(2, 3), bottleneck=4, upsampling="transpose")

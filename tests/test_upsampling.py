@@ -14,6 +14,7 @@ import math
 import numpy as np
 import pytest
 
+from keras_helpers import assert_parity
 from minicnn import layers
 from minicnn.functional.upsampling import (bilinear_matrix,
                                            upsample_bilinear2d_backward,
@@ -131,8 +132,7 @@ def test_gradient_check(shape, size, interpolation, backend):
 @pytest.mark.parametrize("interpolation", INTERPOLATIONS)
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("shape", SHAPES)
-def test_keras_parity(shape, size, interpolation, backend):
-    from keras_helpers import assert_parity, keras
+def test_keras_parity(shape, size, interpolation, backend, keras):
     layer = layers.UpSampling2D(size, interpolation=interpolation, dtype="float64")
     keras_layer = keras.layers.UpSampling2D(size, interpolation=interpolation,
                                             dtype="float64")
@@ -142,10 +142,9 @@ def test_keras_parity(shape, size, interpolation, backend):
         tuple(keras_layer.compute_output_shape((None, *shape[1:])))
 
 
-def test_bilinear_parity_tolerance_still_discriminates():
+def test_bilinear_parity_tolerance_still_discriminates(keras):
     """Align-corners weights (another common 'bilinear') miss Keras by far more
     than the 1e-6 tolerance, so that tolerance would catch a wrong convention."""
-    from keras_helpers import keras
     x = _input(SHAPES[0])
     expected = keras.layers.UpSampling2D((2, 2), interpolation="bilinear",
                                          dtype="float64")(x).numpy()
