@@ -68,7 +68,7 @@ def keras_unet(input_shape, n_classes, filters=(32, 64, 128), bottleneck=256,
 
 
 def keras_loss_gradients(kmodel, x, y, training):
-    """(y_pred, loss, [dloss/dw for trainable weights]) with tf.GradientTape."""
+    """(y_pred, loss, [dL/dw for trainable weights]) with tf.GradientTape."""
     keras, tf = import_keras(), import_tensorflow()
     loss_fn = keras.losses.CategoricalCrossentropy(dtype="float64")
     with tf.GradientTape() as tape:

@@ -238,9 +238,7 @@ def test_a_saturated_network_learns_as_in_keras():
 
 
 # ------------------------------------------------------- Keras's fit itself
-def test_saturated_softmax_unet_weight_gradients_match_keras_fit(backend):
-    keras = pytest.importorskip("keras", reason="Keras parity: needs keras + tensorflow")
-    tf = pytest.importorskip("tensorflow", reason="Keras parity: needs tensorflow")
+def test_saturated_softmax_unet_weight_gradients_match_keras_fit(backend, keras, tf):
     from keras_models import keras_unet
     arguments = dict(filters=(4, 8), bottleneck=8, input_batchnorm=False)
     model = models.unet((16, 16, 1), 3, dtype=F64, **arguments)

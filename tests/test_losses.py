@@ -174,20 +174,20 @@ def test_categorical_gradient_check_class_axis_1():
 
 
 # -------------------------------------------------------- Keras parity ---
-def _keras_value_and_grad(fn, y_true, y_pred, dloss):
-    """dloss * fn(y_true, y_pred) and its gradient w.r.t. y_pred, float64."""
+def _keras_value_and_grad(fn, y_true, y_pred, dy):
+    """dy * fn(y_true, y_pred) and its gradient w.r.t. y_pred, float64."""
     tf = import_tensorflow()
     y_pred = tf.constant(y_pred, dtype=tf.float64)
     with tf.GradientTape() as tape:
         tape.watch(y_pred)
-        value = dloss * fn(tf.constant(y_true), y_pred)
+        value = dy * fn(tf.constant(y_true), y_pred)
     return float(value.numpy()), tape.gradient(value, y_pred).numpy()
 
 
-def _assert_parity(loss, fn, y_true, y_pred, dloss=0.7):
-    k_value, k_grad = _keras_value_and_grad(fn, y_true, y_pred, dloss)
-    value = dloss * loss(y_true, y_pred)
-    grad = loss.backward(dloss)
+def _assert_parity(loss, fn, y_true, y_pred, dy=0.7):
+    k_value, k_grad = _keras_value_and_grad(fn, y_true, y_pred, dy)
+    value = dy * loss(y_true, y_pred)
+    grad = loss.backward(dy)
     errors = {"value": rel_error(value, k_value), "y_pred": rel_error(grad, k_grad)}
     assert max(errors.values()) < PARITY_TOL, errors
     return errors
@@ -359,7 +359,7 @@ def test_float32_inputs_give_float32_gradients_close_to_float64():
 
 # ------------------------------------------------------------ behaviour ---
 @pytest.mark.parametrize("kind,from_logits", CASES)
-def test_backward_scales_with_dloss_and_leaves_inputs_alone(kind, from_logits):
+def test_backward_scales_with_dy_and_leaves_inputs_alone(kind, from_logits):
     loss, y_true, y_pred = _case(kind, (2, 3, 4, 3), from_logits)
     y_true_copy, y_pred_copy = y_true.copy(), y_pred.copy()
     loss(y_true, y_pred)

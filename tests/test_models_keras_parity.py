@@ -30,7 +30,7 @@ F64 = "float64"
 
 
 def minicnn_loss_gradients(model, x, y, training):
-    """(y_pred, loss, [dloss/dw for trainable weights]) with model.backward."""
+    """(y_pred, loss, [dL/dw for trainable weights]) with model.backward."""
     loss_fn = losses.CategoricalCrossentropy()
     y_pred = model.forward(x, training=training)
     loss = loss_fn(y, y_pred)
