@@ -29,6 +29,7 @@ import numpy as np
 from nibabel import orientations
 
 from .. import data
+from ..functional.interpolation import linear_interpolation_matrix
 
 
 # ---------------------------------------------------------------- orientation
@@ -53,17 +54,6 @@ def voxel_sizes(affine):
 
 
 # ----------------------------------------------------------------- resampling
-def _interpolation_matrix(n_out, n_in, ratio):
-    """(n_out, n_in) linear interpolation weights: row j reads u = (j + 1/2) ratio - 1/2."""
-    u = np.clip((np.arange(n_out) + 0.5) * ratio - 0.5, 0, n_in - 1)
-    low = np.minimum(np.floor(u).astype(int), max(n_in - 2, 0))
-    frac = u - low
-    weights = np.zeros((n_out, n_in), dtype=np.float32)
-    weights[np.arange(n_out), low] += 1 - frac
-    weights[np.arange(n_out), np.minimum(low + 1, n_in - 1)] += frac
-    return weights
-
-
 def resample(volume, ratios, shape):
     """Resample the 3 spatial axes of `volume` (X, Y, Z[, C]) to `shape`.
 
@@ -73,7 +63,8 @@ def resample(volume, ratios, shape):
     """
     out = np.asarray(volume, dtype=np.float32)
     for a in range(3):
-        weights = _interpolation_matrix(shape[a], out.shape[a], ratios[a])
+        weights = linear_interpolation_matrix(shape[a], out.shape[a], out_spacing=ratios[a],
+                                              in_spacing=1, dtype=np.float32)
         out = np.moveaxis(np.tensordot(weights, out, axes=([1], [a])), 0, a)
     return out
 
