@@ -23,7 +23,7 @@ MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
 
 def segment(model, card, image):
     """Normalised image and predicted labels (uint8) of one whole volume."""
-    normalised = recipe.normalise_t1(image)
+    normalised = recipe.normalise(image, card)
     prob = volumes.segment_volume(model, normalised, card["axis"], card["pad_multiple"])
     return normalised, prob.argmax(axis=-1).astype(np.uint8)
 

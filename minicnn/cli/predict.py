@@ -9,7 +9,8 @@ Steps, each undone in reverse so the label map overlays the input exactly:
    and flips only, see ``minicnn.cli.volumes``);
 3. resample it to the training voxel size if its voxels differ by more than
    10 % (``--no-resample`` turns this off);
-4. normalise it as training did (``minicnn.cli.recipe.normalise_t1``);
+4. normalise it as training did (the model card's settings of
+   ``minicnn.data.scale_by_brain_percentile``);
 5. slice along ``--axis``, pad to the network's multiple, predict in batches,
    unpad, stack back (``volumes.segment_volume``);
 6. resample the class probabilities back to the input grid, take the argmax,
@@ -90,7 +91,7 @@ def run(args):
         work = volumes.resample(ras, ratios, shape)
         print(f"resampled {_size_text(sizes)} mm voxels to {target:g} mm for the network "
               f"({ras.shape} -> {shape})")
-    normalised = recipe.normalise_t1(work, card["normalisation"])
+    normalised = recipe.normalise(work, card)
     shape = volumes.slice_shape(normalised.shape, axis, card["pad_multiple"])
     model, card = recipe.load_model(args.weights, shape + (1,))
     n_slices = int(normalised.shape[axis])

@@ -21,7 +21,8 @@ from .batches import BatchIterator
 from .interpolate import linear_sample, nearest_sample
 from .labels import class_fractions, label_mapping, one_hot, remap_labels
 from .nifti import NiftiError, load_nifti, load_pair, save_nifti
-from .normalize import clip_percentiles, minmax, zscore, zscore_minmax
+from .normalize import (clip_percentiles, minmax, scale_by_brain_percentile, zscore,
+                        zscore_minmax)
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
 from .slicing import extract_patches, extract_slices
@@ -33,7 +34,7 @@ __all__ = [
     "Augmenter", "left_right_axis", "BatchIterator", "linear_sample", "nearest_sample",
     "class_fractions", "label_mapping", "one_hot", "remap_labels",
     "NiftiError", "load_nifti", "load_pair", "save_nifti",
-    "clip_percentiles", "minmax", "zscore", "zscore_minmax",
+    "clip_percentiles", "minmax", "scale_by_brain_percentile", "zscore", "zscore_minmax",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
     "patches_to_volume", "slices_to_volume", "extract_patches", "extract_slices",
     "Fold", "kfold", "split_positions", "split_subjects",
