@@ -55,7 +55,7 @@ import numpy as np
 from .. import __version__, callbacks, data, datasets, losses, metrics, optimizers
 from ..backend import BACKENDS, get_backend, set_backend
 from ..rng import set_random_seed
-from . import evaluate, recipe, report, volumes
+from . import evaluate, recipe, report
 from .evaluate import BAR, SHORT
 from .arguments import non_negative_int, positive_float, positive_int
 
@@ -173,7 +173,7 @@ def run(args):
     set_random_seed(args.seed)
     template = datasets.icbm152(resolution=2)
     generator = data.SynthGenerator(template, seed=args.seed)
-    voxel_mm = float(volumes.voxel_sizes(template.affine)[0])
+    voxel_mm = float(data.voxel_sizes(template.affine)[0])
     card = recipe.new_card(args.model, template.class_names, args.axis, voxel_mm)
     print(f"minicnn {__version__} train: model {args.model!r}, backend {get_backend()}, "
           f"seed {args.seed}, output in {out}")

@@ -3,7 +3,7 @@
 Resizing a signal of n_in samples to n_out samples by linear interpolation is
 a linear map, an (n_out, n_in) matrix W with y = W x. Bilinear upsampling
 (``upsampling.bilinear_matrix``) and the resampling of a volume to another
-voxel size (``minicnn.cli.volumes.resample``) both use the matrix built here.
+voxel size (``minicnn.data.resample``) both use the matrix built here.
 
 Half-pixel centres
 ------------------
