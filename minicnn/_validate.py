@@ -17,6 +17,15 @@ def positive_int(value, name, minimum=1):
     return int(value)
 
 
+def positive_number(value, name):
+    """`value` if it is a finite real number > 0 (booleans are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite number > 0, got {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return value
+
+
 def int_tuple(value, n, name, minimum=1):
     """An int or a length-`n` sequence of ints, each >= minimum, as a tuple."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):

@@ -17,7 +17,7 @@ import pytest
 
 import minicnn
 from minicnn import data, datasets, rng
-from minicnn.cli import main, predict, recipe, volumes
+from minicnn.cli import main, recipe
 
 TINY = ["--model", "unet-small", "--epochs", "1", "--subjects", "1", "--val-subjects", "1",
         "--test-subjects", "1", "--slices", "6", "--batch-size", "4", "--backend", "numpy"]
@@ -121,6 +121,22 @@ def test_train_weights_reload_with_their_card(trained):
     assert model.count_params() == recipe.build(card, (80, 96, 1)).count_params()
 
 
+def test_card_records_the_normalisation_and_predict_refuses_an_unknown_one(
+        trained, tmp_path, capsys):
+    card = json.loads((trained[0] / "model.json").read_text())
+    assert card["normalisation"] == {"method": "scale-by-brain-percentile",
+                                     "brain_threshold": 0.1,
+                                     "brain_reference_percentile": 99.9,
+                                     "percentile": 99.0, "clip": [0.0, 1.5]}
+    card["normalisation"]["method"] = "zscore"
+    (tmp_path / "odd.npz").write_bytes((trained[0] / "model.npz").read_bytes())
+    recipe.write_json(tmp_path / "odd.json", card)
+    image, _, affine = _subject()
+    data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
+    assert _predict(tmp_path / "odd.npz", tmp_path / "t1.nii.gz", tmp_path / "l.nii.gz") == 1
+    assert "unknown normalisation 'zscore'" in _one_error_line(capsys)
+
+
 def test_train_same_seed_same_run(trained, tmp_path):
     assert _train(tmp_path) == 0
     first = json.loads((trained[0] / "metrics.json").read_text())
@@ -161,7 +177,7 @@ def test_predict_round_trip_matches_the_direct_pipeline(trained, tmp_path, capsy
     assert labels.dtype == np.uint8 and labels.shape == image.shape
 
     model, card = recipe.load_model(trained[0] / "model.npz", (80, 96, 1))
-    prob = volumes.segment_volume(model, recipe.normalise_t1(image), 2, 8)
+    prob = data.segment_volume(model, data.scale_by_brain_percentile(image), 2, 8)
     np.testing.assert_array_equal(labels, prob.argmax(axis=-1))
 
     printed = capsys.readouterr().out
@@ -234,16 +250,6 @@ def test_predict_writes_plain_uint8_labels_whatever_the_input_storage(trained, t
     labels = np.asarray(written.dataobj)
     assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2, 3}
     assert len(np.unique(labels)) > 1
-
-
-def test_class_volumes_in_millilitres():
-    labels = np.zeros((4, 5, 6), dtype=np.uint8)
-    labels[0, 0, :3] = 1
-    labels[1, :, :] = 3
-    affine = np.diag([2.0, -3.0, 1.5, 1.0])           # 9 mm^3 voxels, a flip included
-    counts, ml = predict.class_volumes_ml(labels, affine, 4)
-    assert counts.tolist() == [120 - 33, 3, 0, 30]
-    np.testing.assert_allclose(ml, counts * 9 / 1000)
 
 
 # ------------------------------------------------------------ bad input
@@ -346,35 +352,6 @@ def test_gradcheck_command_passes(capsys):
 
 
 # ---------------------------------------------------------- helpers
-def test_normalisation_ignores_the_intensity_unit():
-    image, labels, _ = _subject()
-    x = recipe.normalise_t1(image)
-    np.testing.assert_allclose(recipe.normalise_t1(image * 730.0), x, rtol=1e-5, atol=1e-6)
-    assert x.min() >= 0 and x.max() <= 1.5
-    white = np.median(x[labels == 3])
-    assert 0.75 < white < 1.0                 # white matter lands near 1
-    with pytest.raises(ValueError, match="no positive intensities"):
-        recipe.normalise_t1(np.zeros((4, 4, 4)))
-    with pytest.raises(ValueError, match="NaN"):
-        recipe.normalise_t1(np.full((4, 4, 4), np.nan))
-
-
-def test_orientation_round_trip_and_identity_resampling():
-    generator = np.random.default_rng(0)
-    volume = generator.random((5, 6, 7)).astype(np.float32)
-    affine = np.array([[0, 0, -2.0, 10], [-2.0, 0, 0, 5], [0, 1.5, 0, 0], [0, 0, 0, 1]])
-    ras, ras_affine, back = volumes.to_ras(volume, affine)
-    # Stored axis 2 runs to the left, 0 to the back, 1 upwards: RAS is (2, 0, 1).
-    assert ras.shape == (7, 5, 6)
-    assert np.all(np.diag(ras_affine)[:3] > 0)              # every axis increasing
-    np.testing.assert_allclose(volumes.voxel_sizes(ras_affine), [2.0, 2.0, 1.5])
-    np.testing.assert_array_equal(volumes.from_ras(ras, back), volume)
-    np.testing.assert_allclose(volumes.resample(volume, (1, 1, 1), volume.shape), volume)
-    halved = volumes.resample(volume, (2, 2, 2), (3, 3, 4))
-    assert halved.shape == (3, 3, 4)
-    np.testing.assert_allclose(halved[0, 0, 0], volume[:2, :2, :2].mean(), rtol=1e-6)
-
-
 def test_each_epoch_trains_on_its_own_subjects():
     """Block e (filled with the value e) is epoch e; blocks are cut to one size."""
     from minicnn.cli.train import SubjectsPerEpoch

@@ -1,8 +1,9 @@
-"""One-hot encoding, consistent remapping across subjects, class fractions."""
+"""One-hot encoding, consistent remapping across subjects, class fractions and volumes."""
 import numpy as np
 import pytest
 
-from minicnn.data import class_fractions, label_mapping, one_hot, remap_labels
+from minicnn.data import (class_fractions, class_volumes_ml, label_mapping, one_hot,
+                          remap_labels)
 
 
 def test_one_hot_against_loops():
@@ -79,3 +80,17 @@ def test_errors():
         class_fractions(np.array([4]), 4)
     with pytest.raises(ValueError, match="must not be empty"):
         class_fractions(np.array([], dtype=int), 4)
+
+
+def test_class_volumes_in_millilitres():
+    labels = np.zeros((4, 5, 6), dtype=np.uint8)
+    labels[0, 0, :3] = 1
+    labels[1, :, :] = 3
+    affine = np.diag([2.0, -3.0, 1.5, 1.0])           # 9 mm^3 voxels, a flip included
+    counts, ml = class_volumes_ml(labels, affine, 4)
+    assert counts.tolist() == [120 - 33, 3, 0, 30]
+    np.testing.assert_allclose(ml, counts * 9 / 1000)
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, n_classes=3\)"):
+        class_volumes_ml(labels, affine, 3)
+    with pytest.raises(ValueError, match=r"affine must be a 4 x 4 matrix, got shape \(3, 3\)"):
+        class_volumes_ml(labels, np.eye(3), 4)

@@ -2,7 +2,9 @@
 import numpy as np
 import pytest
 
-from minicnn.data import clip_percentiles, minmax, zscore, zscore_minmax
+from minicnn import data
+from minicnn.data import (clip_percentiles, minmax, scale_by_brain_percentile, zscore,
+                          zscore_minmax)
 
 
 @pytest.fixture
@@ -87,3 +89,54 @@ def test_errors(volume):
         clip_percentiles(x, 101, 99)
     with pytest.raises(ValueError, match="lower must be < upper"):
         clip_percentiles(x, 50, 50)
+
+
+# ------------------------------------------------- scaling by a brain percentile
+def test_brain_percentile_scaling_ignores_the_intensity_unit():
+    """16 axial slices of a synthetic subject: any unit, the same result."""
+    image, labels = data.SynthGenerator(seed=0).volume(2)
+    image, labels = image[..., 30:46], labels[..., 30:46]
+    x = scale_by_brain_percentile(image)
+    np.testing.assert_allclose(scale_by_brain_percentile(image * 730.0), x,
+                               rtol=1e-5, atol=1e-6)
+    assert x.min() >= 0 and x.max() <= 1.5
+    white = np.median(x[labels == 3])
+    assert 0.75 < white < 1.0                 # white matter lands near 1
+    with pytest.raises(ValueError, match="no positive intensities"):
+        scale_by_brain_percentile(np.zeros((4, 4, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        scale_by_brain_percentile(np.full((4, 4, 4), np.nan))
+
+
+def test_brain_percentile_scaling_is_its_formula(volume):
+    x, _ = volume
+    x = x.copy()
+    x[0, 0, 0] = 3.0                          # faint noise outside the brain
+    reference = np.percentile(x, 99.9)
+    brain = x[x > 0.1 * reference]
+    assert 0 < len(brain) < (x > 0).sum()     # the noise voxel is left out
+    scale = np.percentile(brain, 99)
+    out = scale_by_brain_percentile(x)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, np.clip(x / np.float32(scale), 0.0, 1.5))
+    # Every setting is used: the median of the brain, clipped to [0, 1].
+    scale = np.percentile(x[x > 0.5 * reference], 50)
+    out = scale_by_brain_percentile(x, brain_threshold=0.5, percentile=50, clip=(0, 1))
+    np.testing.assert_array_equal(out, np.clip(x / np.float32(scale), 0, 1))
+    assert scale_by_brain_percentile(x.astype(np.float64)).dtype == np.float64
+
+
+@pytest.mark.parametrize("settings, words", [
+    ({"brain_threshold": 1.0}, "brain_threshold must be a fraction in [0, 1), got 1.0"),
+    ({"brain_threshold": True}, "brain_threshold must be a fraction in [0, 1), got True"),
+    ({"brain_reference_percentile": 101},
+     "brain_reference_percentile must be a percentile in [0, 100], got 101"),
+    ({"percentile": "99"}, "percentile must be a percentile in [0, 100], got '99'"),
+    ({"clip": (1.5, 0.0)},
+     "clip must be two numbers (low, high) with low < high, got (1.5, 0.0)"),
+    ({"clip": 1.5}, "clip must be two numbers (low, high) with low < high, got 1.5"),
+])
+def test_brain_percentile_scaling_errors_name_the_setting(volume, settings, words):
+    with pytest.raises(ValueError) as error:
+        scale_by_brain_percentile(volume[0], **settings)
+    assert words in str(error.value)

@@ -8,8 +8,10 @@
 ``python -m minicnn ...`` is the same command. One module per subcommand
 (``train``, ``predict``, ``summary``, ``gradcheck``), each with
 ``add_arguments(parser)`` and ``run(args) -> exit status``; ``recipe`` holds
-the model names and the model card, ``volumes`` the volume-level
-prediction, ``report`` the figures.
+the model names and the model card, ``evaluate`` the held-out scoring,
+``report`` the figures. The commands parse arguments, call the library
+(reorientation, resampling, normalisation and whole-volume prediction are
+in ``minicnn.data``) and print.
 
 Errors a user can cause (a missing file, a file that is not a 3D NIfTI,
 weights that do not fit the model, an unknown model name, a bad number) end

@@ -13,8 +13,8 @@ ones included: a prediction of tissue outside the brain counts against it.
 """
 import numpy as np
 
-from .. import metrics
-from . import recipe, volumes
+from .. import data, metrics
+from . import recipe
 
 BAR = {"mean_dice": 0.85, "GM": 0.90, "WM": 0.90}
 SHORT = ("background", "CSF", "GM", "WM")
@@ -23,8 +23,8 @@ MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
 
 def segment(model, card, image):
     """Normalised image and predicted labels (uint8) of one whole volume."""
-    normalised = recipe.normalise_t1(image)
-    prob = volumes.segment_volume(model, normalised, card["axis"], card["pad_multiple"])
+    normalised = recipe.normalise(image, card)
+    prob = data.segment_volume(model, normalised, card["axis"], card["pad_multiple"])
     return normalised, prob.argmax(axis=-1).astype(np.uint8)
 
 

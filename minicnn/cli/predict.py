@@ -6,21 +6,19 @@ Steps, each undone in reverse so the label map overlays the input exactly:
 
 1. read the 3D NIfTI (a 4D file, or anything that is not NIfTI, is refused);
 2. turn it to RAS+ voxel order, as the network was trained (permutations
-   and flips only, see ``minicnn.cli.volumes``);
+   and flips only: ``minicnn.data.to_ras``);
 3. resample it to the training voxel size if its voxels differ by more than
-   10 % (``--no-resample`` turns this off);
-4. normalise it as training did (``minicnn.cli.recipe.normalise_t1``);
+   10 % (``--no-resample`` turns this off): linear interpolation,
+   ``minicnn.data.grid_for_voxel_size`` and ``minicnn.data.resample``;
+4. normalise it as training did (the model card's settings of
+   ``minicnn.data.scale_by_brain_percentile``);
 5. slice along ``--axis``, pad to the network's multiple, predict in batches,
-   unpad, stack back (``volumes.segment_volume``);
+   unpad, stack back (``minicnn.data.segment_volume``);
 6. resample the class probabilities back to the input grid, take the argmax,
-   undo the reorientation;
+   undo the reorientation (``minicnn.data.from_ras``);
 7. write the labels (uint8, 0 .. K-1) with the input's affine and header,
-   and print the volume of each class in mL:
-
-       volume_c = (number of voxels labelled c) x |det(A)| / 1000
-
-   with A the 3 x 3 part of the affine (voxel edges in mm, so |det A| is
-   the voxel volume in mm^3; 1 mL = 1000 mm^3).
+   and print the volume of each class in mL (``minicnn.data.class_volumes_ml``:
+   voxels x |det A| / 1000, A the 3 x 3 part of the affine).
 """
 import os
 import time
@@ -29,7 +27,7 @@ import numpy as np
 
 from .. import data
 from ..backend import BACKENDS, set_backend
-from . import recipe, volumes
+from . import recipe
 from .arguments import positive_int
 
 RESAMPLE_TOLERANCE = 0.10   # relative voxel-size difference that triggers resampling
@@ -79,44 +77,37 @@ def run(args):
         print(f"note: the model was trained on slices along axis {card['axis']}; "
               f"slicing along axis {axis} as asked")
 
-    ras, ras_affine, back = volumes.to_ras(image.astype(np.float32), affine)
-    sizes = volumes.voxel_sizes(ras_affine)
+    ras, ras_affine, back = data.to_ras(image.astype(np.float32), affine)
+    sizes = data.voxel_sizes(ras_affine)
     target = card["voxel_mm"]
-    resample = (not args.no_resample
+    needs_resampling = (not args.no_resample
                 and np.any(np.abs(sizes / target - 1) > RESAMPLE_TOLERANCE))
     work = ras
-    if resample:
-        shape, ratios = volumes.grid_for(ras.shape, sizes, target)
-        work = volumes.resample(ras, ratios, shape)
+    if needs_resampling:
+        shape, ratios = data.grid_for_voxel_size(ras.shape, sizes, target)
+        work = data.resample(ras, ratios, shape)
         print(f"resampled {_size_text(sizes)} mm voxels to {target:g} mm for the network "
               f"({ras.shape} -> {shape})")
-    normalised = recipe.normalise_t1(work, card["normalisation"])
-    shape = volumes.slice_shape(normalised.shape, axis, card["pad_multiple"])
+    normalised = recipe.normalise(work, card)
+    shape = data.padded_slice_shape(normalised.shape, axis, card["pad_multiple"])
     model, card = recipe.load_model(args.weights, shape + (1,))
     n_slices = int(normalised.shape[axis])
     print(f"segmenting {n_slices} slices of {shape[0]} x {shape[1]} with "
           f"{card['model']!r} ({model.count_params():,} parameters) ...")
-    prob = volumes.segment_volume(model, normalised, axis, card["pad_multiple"],
-                                  args.batch_size)                     # (X', Y', Z', K)
-    if resample:
-        prob = volumes.resample(prob, [m / n for m, n in zip(work.shape, ras.shape)],
-                                ras.shape)                             # (X, Y, Z, K)
-    labels = volumes.from_ras(prob.argmax(axis=-1).astype(np.uint8), back)
+    prob = data.segment_volume(model, normalised, axis, card["pad_multiple"],
+                               args.batch_size)                        # (X', Y', Z', K)
+    if needs_resampling:
+        prob = data.resample(prob, [m / n for m, n in zip(work.shape, ras.shape)],
+                             ras.shape)                                # (X, Y, Z, K)
+    labels = data.from_ras(prob.argmax(axis=-1).astype(np.uint8), back)
     data.save_nifti(output, labels, affine, header, dtype=np.uint8)
     print_volumes(labels, affine, card["class_names"])
     print(f"wrote {output} ({time.perf_counter() - start:.1f} s)")
     return 0
 
 
-def class_volumes_ml(labels, affine, n_classes):
-    """Volume of each class in mL: voxel count x |det A| / 1000."""
-    voxel_ml = abs(float(np.linalg.det(np.asarray(affine)[:3, :3]))) / 1000.0
-    counts = np.bincount(labels.ravel(), minlength=n_classes)
-    return counts, counts * voxel_ml
-
-
 def print_volumes(labels, affine, class_names):
-    counts, ml = class_volumes_ml(labels, affine, len(class_names))
+    counts, ml = data.class_volumes_ml(labels, affine, len(class_names))
     print(f"  {'class':<16}{'voxels':>10}{'volume (mL)':>14}")
     for name, n, v in zip(class_names, counts, ml):
         print(f"  {name:<16}{n:>10,}{v:>14.1f}")

@@ -14,34 +14,24 @@ and ``minicnn predict --weights model.npz`` reads both. The card holds::
      "axis": 2,                                slices along this voxel axis (RAS+: 2 = axial)
      "voxel_mm": 2.0,                          the voxel size the network was trained at
      "pad_multiple": 8,                        H and W are padded to a multiple of this
-     "normalisation": {...}}                   see normalise_t1
+     "normalisation": {...}}                   how the volumes were scaled, see below
 
 The network itself is fully convolutional, so the card has no input size:
 the same weights run on slices of any height and width (a multiple of
 ``pad_multiple`` for a U-Net).
 
-Normalisation
--------------
-MRI intensities have no unit, so every volume (training subject, held-out
-subject, your own T1) is scaled the same way before slicing. With x the
-skull-stripped volume:
-
-    b  = the voxels brighter than 10 % of the 99.9th percentile of x
-         (the brain, roughly: background and noise are below it)
-    s  = 99th percentile of x over b          (bright white matter)
-    x' = clip(x / s, 0, 1.5)
-
-Only a scale, no shift: the background stays at 0 whatever the scanner's
-units, and white matter lands near 1. Percentiles rather than the maximum,
-so that a few bright vessels or artefacts do not squeeze the brain into a
-small part of the range.
+The normalisation is ``minicnn.data.scale_by_brain_percentile`` (MRI
+intensities have no unit, so every volume is scaled by a high percentile of
+its brain before slicing). The card records its name and every setting,
+``{"method": "scale-by-brain-percentile", "brain_threshold": 0.1, ...}``, and
+``normalise`` applies what a card records: training, held-out scoring and
+``minicnn predict`` scale every volume the same way.
 """
+import inspect
 import json
 import os
 
-import numpy as np
-
-from .. import models
+from .. import data, models
 
 CARD_FORMAT = "minicnn-model-card"
 CARD_VERSION = 1
@@ -63,9 +53,12 @@ MODELS = {
     "five-layer": ("five_layer_cnn", {}, "the 5-layer 5x5 exercise: 8/8/16/16/32 filters"),
 }
 
-NORMALISATION = {"method": "scale-by-brain-percentile", "brain_threshold": 0.1,
-                 "brain_reference_percentile": 99.9, "percentile": 99.0,
-                 "clip": [0.0, 1.5]}
+# The settings are the library function's defaults, read from its signature,
+# so that the card cannot record other numbers than those training applied.
+NORMALISATION = {"method": "scale-by-brain-percentile",
+                 **{name: parameter.default for name, parameter
+                    in inspect.signature(data.scale_by_brain_percentile).parameters.items()
+                    if parameter.default is not parameter.empty}}
 
 
 def model_help():
@@ -144,6 +137,11 @@ def load_card(weights_path):
     if missing or card["builder"] not in {b for b, _, _ in MODELS.values()}:
         raise ValueError(f"model card {path!r} is incomplete or names an unknown builder "
                          f"(missing {missing}, builder {card.get('builder')!r})")
+    method = card["normalisation"].get("method") \
+        if isinstance(card["normalisation"], dict) else None
+    if method != NORMALISATION["method"]:
+        raise ValueError(f"model card {path!r}: unknown normalisation {method!r}; this "
+                         f"minicnn knows {NORMALISATION['method']!r}")
     return card
 
 
@@ -159,20 +157,7 @@ def load_model(weights_path, input_shape):
     return model, card
 
 
-def normalise_t1(volume, settings=None):
-    """Scale a skull-stripped T1 volume as described in the module docstring."""
-    settings = NORMALISATION if settings is None else settings
-    if settings.get("method") != NORMALISATION["method"]:
-        raise ValueError(f"unknown normalisation {settings.get('method')!r}; this "
-                         f"minicnn knows {NORMALISATION['method']!r}")
-    x = np.asarray(volume, dtype=np.float32)
-    if not np.isfinite(x).all():
-        raise ValueError("the image holds NaN or infinite values")
-    reference = np.percentile(x, settings["brain_reference_percentile"])
-    if reference <= 0:
-        raise ValueError("the image has no positive intensities to scale (a blank "
-                         "or inverted image?)")
-    brain = x[x > settings["brain_threshold"] * reference]
-    scale = np.percentile(brain, settings["percentile"])
-    low, high = settings["clip"]
-    return np.clip(x / np.float32(scale), low, high).astype(np.float32)
+def normalise(volume, card):
+    """`volume` scaled as the card records (``data.scale_by_brain_percentile``)."""
+    settings = {k: v for k, v in card["normalisation"].items() if k != "method"}
+    return data.scale_by_brain_percentile(volume, **settings)

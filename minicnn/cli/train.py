@@ -47,7 +47,7 @@ import numpy as np
 from .. import __version__, callbacks, data, datasets, losses, metrics, optimizers
 from ..backend import BACKENDS, get_backend, set_backend
 from ..rng import set_random_seed
-from . import evaluate, recipe, report, volumes
+from . import evaluate, recipe, report
 from .evaluate import BAR, SHORT
 from .arguments import non_negative_int, positive_float, positive_int
 
@@ -149,16 +149,15 @@ def run(args):
     set_random_seed(args.seed)
     template = datasets.icbm152(resolution=2)
     generator = data.SynthGenerator(template, seed=args.seed)
-    voxel_mm = float(volumes.voxel_sizes(template.affine)[0])
+    voxel_mm = float(data.voxel_sizes(template.affine)[0])
     card = recipe.new_card(args.model, template.class_names, args.axis, voxel_mm)
-    multiple = card["pad_multiple"]
     print(f"minicnn {__version__} train: model {args.model!r}, backend {get_backend()}, "
           f"seed {args.seed}, output in {out}")
 
     per_epoch = [train_ids[e * args.subjects:(e + 1) * args.subjects]
                  for e in range(args.epochs)]
-    blocks = [_slices(generator, ids, args.axis, args.slices, multiple) for ids in per_epoch]
-    x_val, y_val = _slices(generator, val_ids, args.axis, args.slices, multiple)
+    blocks = [_slices(generator, ids, args.axis, args.slices, card) for ids in per_epoch]
+    x_val, y_val = _slices(generator, val_ids, args.axis, args.slices, card)
     flip = data.left_right_axis(template.affine, args.axis)
     train = SubjectsPerEpoch(blocks, args.batch_size, card["n_classes"], args.seed,
                              augment=data.Augmenter(flip_axis=flip, max_rotation=0.0,
@@ -287,20 +286,20 @@ class SubjectsPerEpoch:
         yield from batches
 
 
-def _slices(generator, ids, axis, limit, multiple):
-    """Normalised non-empty slices of the given subjects, padded to `multiple`:
-    x (N, H, W, 1) float32, y (N, H, W) uint8."""
+def _slices(generator, ids, axis, limit, card):
+    """Non-empty slices of the given subjects, normalised and padded as the
+    card says: x (N, H, W, 1) float32, y (N, H, W) uint8."""
     xs, ys = [], []
     for k in ids:
         x, y, _ = generator.slices(k, axis=axis)          # the whole volume, as slices
-        x = recipe.normalise_t1(x)                        # statistics of the volume
+        x = recipe.normalise(x, card)                     # statistics of the volume
         keep = np.flatnonzero(y.reshape(len(y), -1).any(axis=1))
         if limit is not None and len(keep) > limit:
             keep = keep[np.linspace(0, len(keep) - 1, limit).round().astype(int)]
         xs.append(x[keep])
         ys.append(y[keep].astype(np.uint8))
-    x, _ = data.pad_to_multiple(np.concatenate(xs), multiple)
-    y, _ = data.pad_to_multiple(np.concatenate(ys), multiple)
+    x, _ = data.pad_to_multiple(np.concatenate(xs), card["pad_multiple"])
+    y, _ = data.pad_to_multiple(np.concatenate(ys), card["pad_multiple"])
     return x, y
 
 

@@ -11,31 +11,47 @@
     volume = data.slices_to_volume(prob.argmax(-1), pos, 2, image.shape)
     data.save_nifti("pred.nii.gz", volume, affine, header)      # same space
 
-One concept per module: ``nifti`` (I/O), ``normalize``, ``slicing``,
-``padding``, ``labels``, ``splits``, ``reassemble``, ``interpolate``,
-``augment``, ``batches``, ``synth`` (synthetic subjects). The embedded
-template lives in ``minicnn.datasets``.
+A whole volume through a trained 2D network, as ``minicnn predict`` does:
+
+    ras, ras_affine, back = data.to_ras(image, affine)          # RAS+ voxel order
+    shape, ratios = data.grid_for_voxel_size(ras.shape, data.voxel_sizes(ras_affine), 2.0)
+    volume = data.resample(ras, ratios, shape)                   # 2 mm voxels
+    volume = data.scale_by_brain_percentile(volume)             # as minicnn train
+    prob = data.segment_volume(model, volume, axis=2, multiple=8)   # (X, Y, Z, K)
+
+One concept per module: ``nifti`` (I/O), ``orientation`` (voxel order and
+size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
+``splits``, ``reassemble``, ``segment`` (a volume through a 2D network),
+``interpolate`` (sampling and resampling), ``augment``, ``batches``,
+``synth`` (synthetic subjects). The embedded template lives in
+``minicnn.datasets``.
 """
 from .augment import Augmenter, left_right_axis
 from .batches import BatchIterator
-from .interpolate import linear_sample, nearest_sample
-from .labels import class_fractions, label_mapping, one_hot, remap_labels
+from .interpolate import grid_for_voxel_size, linear_sample, nearest_sample, resample
+from .labels import class_fractions, class_volumes_ml, label_mapping, one_hot, remap_labels
 from .nifti import NiftiError, load_nifti, load_pair, save_nifti
-from .normalize import clip_percentiles, minmax, zscore, zscore_minmax
+from .normalize import (clip_percentiles, minmax, scale_by_brain_percentile, zscore,
+                        zscore_minmax)
+from .orientation import from_ras, to_ras, voxel_sizes
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
+from .segment import padded_slice_shape, segment_volume
 from .slicing import extract_patches, extract_slices
 from .splits import Fold, kfold, split_positions, split_subjects
 from . import synth
 from .synth import SynthGenerator, synth_slices
 
 __all__ = [
-    "Augmenter", "left_right_axis", "BatchIterator", "linear_sample", "nearest_sample",
-    "class_fractions", "label_mapping", "one_hot", "remap_labels",
+    "Augmenter", "left_right_axis", "BatchIterator",
+    "grid_for_voxel_size", "linear_sample", "nearest_sample", "resample",
+    "class_fractions", "class_volumes_ml", "label_mapping", "one_hot", "remap_labels",
     "NiftiError", "load_nifti", "load_pair", "save_nifti",
-    "clip_percentiles", "minmax", "zscore", "zscore_minmax",
+    "clip_percentiles", "minmax", "scale_by_brain_percentile", "zscore", "zscore_minmax",
+    "from_ras", "to_ras", "voxel_sizes",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
-    "patches_to_volume", "slices_to_volume", "extract_patches", "extract_slices",
+    "patches_to_volume", "slices_to_volume", "padded_slice_shape", "segment_volume",
+    "extract_patches", "extract_slices",
     "Fold", "kfold", "split_positions", "split_subjects",
     "synth", "SynthGenerator", "synth_slices",
 ]

@@ -1,4 +1,4 @@
-"""Label maps: one-hot encoding, consistent remapping, class fractions.
+"""Label maps: one-hot encoding, consistent remapping, class fractions and volumes.
 
 A label map holds one integer class per voxel. A network with a softmax over
 K classes is trained against its one-hot form:
@@ -14,6 +14,13 @@ mapping is built once (``label_mapping`` over all subjects, or written by
 hand, which also merges classes, e.g. {0: 0, 1: 0, 2: 1, 3: 2} folds CSF into
 background as the course did) and ``remap_labels`` refuses values it does not
 know instead of guessing.
+
+The volume of a class is its voxel count times the volume of one voxel,
+|det A| mm^3 with A the 3 x 3 part of the NIfTI affine (its columns are the
+voxel's edges in mm, so the determinant is the voxel's volume whatever the
+rotation; flips only change its sign). In millilitres (1 mL = 1000 mm^3):
+
+    volume_c = #{v : labels[v] = c} |det A| / 1000
 """
 import numpy as np
 
@@ -82,8 +89,8 @@ def remap_labels(labels, mapping, default=None):
     return out.reshape(labels.shape).astype(np.int32)
 
 
-def class_fractions(labels, n_classes):
-    """Fraction of voxels in each class 0..n_classes-1 (sums to 1)."""
+def _class_counts(labels, n_classes):
+    """Voxels of each class 0..n_classes-1: (n_classes,) int64."""
     labels = _integer_labels(labels)
     n_classes = positive_int(n_classes, "n_classes")
     if labels.size == 0:
@@ -91,4 +98,23 @@ def class_fractions(labels, n_classes):
     if labels.min() < 0 or labels.max() >= n_classes:
         raise ValueError(f"labels must lie in [0, n_classes={n_classes}), got values "
                          f"in [{labels.min()}, {labels.max()}]")
-    return np.bincount(labels.ravel(), minlength=n_classes) / labels.size
+    return np.bincount(labels.ravel(), minlength=n_classes)
+
+
+def class_fractions(labels, n_classes):
+    """Fraction of voxels in each class 0..n_classes-1 (sums to 1)."""
+    counts = _class_counts(labels, n_classes)
+    return counts / counts.sum()
+
+
+def class_volumes_ml(labels, affine, n_classes):
+    """(voxel counts, volumes in mL) of each class 0..n_classes-1 of a 3D label map.
+
+    volume_c = count_c |det A| / 1000, A the 3 x 3 part of the (4, 4) affine.
+    """
+    affine = as_array(affine, "affine", dtype=np.float64)
+    if affine.shape != (4, 4):
+        raise ValueError(f"affine must be a 4 x 4 matrix, got shape {affine.shape}")
+    counts = _class_counts(labels, n_classes)
+    voxel_ml = abs(float(np.linalg.det(affine[:3, :3]))) / 1000.0
+    return counts, counts * voxel_ml

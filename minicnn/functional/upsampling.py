@@ -34,7 +34,10 @@ interpolation matrix A of shape (n * s, n):
 
     A[o, lo(o)] += 1 - f(o),    A[o, hi(o)] += f(o)     (each row sums to 1)
 
-For n = 3, s = 2, src = (-0.25, 0.25, 0.75, 1.25, 1.75, 2.25) and
+This is ``interpolation.linear_interpolation_matrix`` with output spacing 1
+and input spacing s (the module that also resamples volumes to another voxel
+size, where the ratio is not an integer). For n = 3, s = 2,
+src = (-0.25, 0.25, 0.75, 1.25, 1.75, 2.25) and
 
         [[1,    0,    0   ],
          [0.75, 0.25, 0   ],
@@ -56,6 +59,7 @@ float64 minicnn layer agrees with Keras only to about 1e-7.)
 import numpy as np
 
 from .. import _validate
+from .interpolation import linear_interpolation_matrix
 
 INTERPOLATIONS = ("nearest", "bilinear")
 
@@ -80,20 +84,14 @@ def upsample_nearest2d_backward(dy, cache):
 
 
 def bilinear_matrix(n, scale, dtype=np.float64):
-    """The (n * scale, n) half-pixel bilinear interpolation matrix of one axis."""
+    """The (n * scale, n) half-pixel bilinear interpolation matrix of one axis.
+
+    An input pixel is `scale` output pixels wide: output spacing 1, input
+    spacing `scale`, so row o reads src(o) = (o + 0.5) / scale - 0.5."""
     n = _validate.positive_int(n, "n")
     scale = _validate.positive_int(scale, "scale")
-    out = np.arange(n * scale)
-    src = np.clip((out + 0.5) / scale - 0.5, 0, n - 1)       # input coordinate
-    lo = np.floor(src).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = src - lo
-    matrix = np.zeros((n * scale, n))
-    # Each statement writes one entry per row, so += never hits an entry twice;
-    # where lo == hi (the clamped edges) the second adds a weight of 0.
-    matrix[out, lo] += 1 - frac
-    matrix[out, hi] += frac
-    return matrix.astype(dtype)
+    return linear_interpolation_matrix(n * scale, n, out_spacing=1, in_spacing=scale,
+                                       dtype=dtype)
 
 
 def upsample_bilinear2d_forward(x, size):
