@@ -131,7 +131,7 @@ class SynthGenerator:
             template = icbm152(resolution=2)
         if getattr(template, "tissue", None) is None or getattr(template, "t1", None) is None:
             raise ValueError("template must have .t1 and .tissue (probability maps), like "
-                             "datasets.icbm152(resolution=2); the 1 mm template has no tissue")
+                             "datasets.icbm152(resolution=1 or 2)")
         if template.tissue.shape != template.t1.shape + (4,):
             raise ValueError(f"template.tissue must be (X, Y, Z, 4) for the shape of t1 "
                              f"{template.t1.shape}, got {template.tissue.shape}")
