@@ -24,7 +24,7 @@ from .nifti import NiftiError, load_nifti, load_pair, save_nifti
 from .normalize import clip_percentiles, minmax, zscore, zscore_minmax
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
-from .slicing import extract_patches, extract_slices
+from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
 from . import synth
 from .synth import SynthGenerator, synth_slices
@@ -36,6 +36,7 @@ __all__ = [
     "clip_percentiles", "minmax", "zscore", "zscore_minmax",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
     "patches_to_volume", "slices_to_volume", "extract_patches", "extract_slices",
+    "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
     "synth", "SynthGenerator", "synth_slices",
 ]
