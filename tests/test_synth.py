@@ -6,7 +6,8 @@ import pytest
 
 from minicnn import datasets
 from minicnn.data import SynthGenerator, class_fractions, linear_sample, synth_slices
-from minicnn.data.synth import _convolve, _linear_weights, _profile
+from minicnn.data._acquisition import convolve, profile
+from minicnn.data.synth import _linear_weights
 
 STILL = dict(max_scale=0, max_rotation=0, max_shift=0, elastic_std=0, gamma_std=0,
              bias_std=0, max_noise=0)
@@ -141,7 +142,7 @@ def test_coarse_fields_equal_trilinear_sampling(generator):
 @pytest.mark.parametrize("width, sigma", [(1, 0), (2, 0), (3, 0), (2.5, 0), (4.2, 0),
                                           (1, 0.7), (3, 1.5)])
 def test_profile_is_a_box_of_width_w_convolved_with_a_gaussian(width, sigma):
-    kernel = _profile(width, sigma)
+    kernel = profile(width, sigma)
     assert len(kernel) % 2 == 1 and abs(kernel.sum() - 1) < 1e-12
     np.testing.assert_allclose(kernel, kernel[::-1], atol=1e-15)
     # The variance of a box of width w is w^2 / 12 (plus w-dependent
@@ -164,9 +165,9 @@ def test_profile_is_a_box_of_width_w_convolved_with_a_gaussian(width, sigma):
 
 def test_convolve_matches_loops():
     x = np.random.default_rng(0).normal(size=(3, 9, 6)).astype(np.float32)
-    kernel = _profile(3, 0.8)
+    kernel = profile(3, 0.8)
     r = len(kernel) // 2
-    out = _convolve(x, kernel, axis=1)
+    out = convolve(x, kernel, axis=1)
     for i in range(9):
         expected = sum(kernel[j + r] * x[:, i + j] for j in range(-r, r + 1) if 0 <= i + j < 9)
         np.testing.assert_allclose(out[:, i], expected, rtol=1e-5, atol=1e-6)

@@ -12,7 +12,8 @@ import pytest
 
 from minicnn import datasets
 from minicnn.data import SynthGenerator, linear_sample, synth
-from minicnn.data.synth import _convolve, _profile, _rotation
+from minicnn.data._acquisition import convolve, neighbours, profile
+from minicnn.data.synth import _rotation
 
 STILL = dict(max_scale=0, max_rotation=0, max_shift=0, elastic_std=0, gamma_std=0,
              bias_std=0, max_noise=0)
@@ -125,9 +126,18 @@ def test_thick_slices_are_a_box_blur_along_their_axis(icbm2, axis, thick_axis):
     x, y, _ = generator.slices(0, axis=axis, positions=positions)
     plane = [a for a in (0, 1, 2) if a != axis]
     along = 0 if thick_axis == axis else 1 + plane.index(thick_axis)
-    expected = _convolve(sharp[..., 0], np.full(3, 1 / 3), axis=along)[positions]
+    expected = convolve(sharp[..., 0], np.full(3, 1 / 3), axis=along)[positions]
     np.testing.assert_allclose(x[..., 0], expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(y, np.moveaxis(icbm2.tissue.argmax(-1), axis, 0)[positions])
+
+
+def test_neighbours_of_slices_near_the_edges():
+    needed, slot = neighbours(np.array([0, 5, 3]), 6, 1)
+    np.testing.assert_array_equal(needed, [0, 1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(slot, [[6, 0, 1], [4, 5, 6], [2, 3, 4]])   # 6: zeros
+    needed, slot = neighbours(np.array([4]), 9, 2)
+    np.testing.assert_array_equal(needed, [2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(slot, [[0, 1, 2, 3, 4]])
 
 
 def test_blur_is_in_mm_at_both_resolutions(icbm1, icbm2):
@@ -141,8 +151,8 @@ def test_blur_is_in_mm_at_both_resolutions(icbm1, icbm2):
                                                                   thickness=4.0, blur=1.0)
         kernels[template.resolution] = generator.profiles(0)
     for r, kernel in kernels.items():
-        np.testing.assert_array_equal(kernel[2], _profile(4 / r, 1 / r))
-        np.testing.assert_array_equal(kernel[0], _profile(1, 1 / r))
+        np.testing.assert_array_equal(kernel[2], profile(4 / r, 1 / r))
+        np.testing.assert_array_equal(kernel[0], profile(1, 1 / r))
         np.testing.assert_array_equal(kernel[1], kernel[0])
     spread = {r: (kernel[2] * (r * (np.arange(len(kernel[2])) - len(kernel[2]) // 2)) ** 2).sum()
               for r, kernel in kernels.items()}                    # variance, mm^2

@@ -47,15 +47,8 @@ Acquisition, in this order:
                 One random axis b ~ U{0, 1, 2} is acquired with slice
                 thickness T_b ~ U(h, max(h, max_thickness)) mm, the others
                 at T_a = h; sigma ~ U(0, max_blur) mm is an isotropic point
-                spread (partial-volume-like blur). A box of width w voxels,
-                sampled at voxel centres, weighs offset j by the overlap of
-                [j - 1/2, j + 1/2] with [-w/2, w/2]:
-
-                    box_w[j] = max(0, min(j + 1/2, w/2) - max(j - 1/2, -w/2)) / w
-
-                (w = 1: no blur; w = 2: (1/4, 1/2, 1/4); w = 3: thirds);
-                gauss_s[j] is proportional to exp(-j^2 / (2 s^2)), |j| <= 3 s,
-                taps below 1e-3 of the centre dropped.
+                spread (partial-volume-like blur). The sampled box (exact
+                for fractional widths) and Gaussian: ``_acquisition``.
     noise       I <- I + n e', n ~ U(0, max_noise), e' ~ N(0, 1) per voxel.
 
 Labels stay at the template's resolution: the network learns to recover
@@ -94,10 +87,10 @@ import numpy as np
 
 from .._validate import positive_int
 from ..rng import make_rng
+from ._acquisition import convolve, neighbours, profile, through_plane
 
 ELASTIC_GRID = 5
 CONTRASTS = ("t1", "classes")
-TAP_FLOOR = 1e-3
 
 PRESETS = {
     "train": dict(intensity=0.5, max_scale=0.15, max_rotation=15.0, max_shift=4.0,
@@ -147,36 +140,6 @@ def _rotation(angles_deg):
     ry = np.array([[np.cos(b), 0, np.sin(b)], [0, 1, 0], [-np.sin(b), 0, np.cos(b)]])
     rz = np.array([[np.cos(g), -np.sin(g), 0], [np.sin(g), np.cos(g), 0], [0, 0, 1]])
     return rz @ ry @ rx
-
-
-def _profile(width, sigma):
-    """The kernel box_width * gauss_sigma (both in voxels; see the module
-    docstring): (2r + 1,) weights summing to 1, symmetric about the centre."""
-    half = width / 2
-    j = np.arange(-int(np.ceil(half - 0.5)), int(np.ceil(half - 0.5)) + 1)
-    kernel = np.clip(np.minimum(j + 0.5, half) - np.maximum(j - 0.5, -half), 0, None) / width
-    if sigma > 0:
-        j = np.arange(-int(np.ceil(3 * sigma)), int(np.ceil(3 * sigma)) + 1)
-        gauss = np.exp(-j ** 2 / (2 * sigma ** 2))
-        kernel = np.convolve(kernel, gauss[gauss >= TAP_FLOOR])
-    return kernel / kernel.sum()
-
-
-def _convolve(x, kernel, axis):
-    """'Same' convolution of x with a symmetric odd `kernel` along `axis`,
-    zeros beyond the edge: out[i] = sum_j kernel[j + r] x[i + j]."""
-    r = len(kernel) // 2
-    if r == 0:
-        return x
-    pad = [(0, 0)] * x.ndim
-    pad[axis] = (r, r)
-    padded = np.pad(x, pad)
-    out = np.zeros_like(x)
-    window = [slice(None)] * x.ndim
-    for j, weight in enumerate(kernel):
-        window[axis] = slice(j, j + x.shape[axis])
-        out += np.float32(weight) * padded[tuple(window)]
-    return out
 
 
 def _cells(coords, n, g):
@@ -237,15 +200,26 @@ def _load_kernel():
 
 
 class SynthGenerator:
-    """Synthetic subjects from a template (default: ``datasets.icbm152(2)``).
+    """Synthetic subjects from a template (see the module docstring).
 
-    template  : an ``ICBM152`` (``datasets.icbm152(1)`` or ``(2)``) or any
-                record with t1 (X, Y, Z), tissue (X, Y, Z, 4) and affine.
-    seed      : subject k of seed s is always the same subject.
-    intensity : 't1', 'classes', or the probability of 'classes' per subject.
-    Sizes are in mm (max_shift, elastic_std, max_thickness, max_blur); see
-    the module docstring for the model and ``preset`` for named settings;
-    ``params(k)`` shows subject k's draws.
+    template      : ``datasets.icbm152(2)`` (default) or ``(1)``, or any record
+                    with t1 (X, Y, Z), tissue (X, Y, Z, 4) and affine (4, 4).
+    seed          : int >= 0; subject k of seed s is always the same subject.
+    intensity     : 't1', 'classes', or the probability q of 'classes' per subject.
+    max_scale     : scales s ~ U(1 - max_scale, 1 + max_scale) per axis.
+    max_rotation  : degrees about each axis.
+    max_shift     : mm per axis.
+    elastic_std   : mm, sd of the elastic control-point displacements.
+    gamma_std     : sd of log g (T1 contrast).
+    bias_std      : sd of the log bias field at its G^3 control points,
+    bias_grid     : G >= 2.
+    max_thickness : mm, the thickest slices along the subject's random axis
+                    (at most the voxel size: none).
+    max_blur      : mm, the largest point-spread sd.
+    max_noise     : the largest noise sd (intensities are about 0 .. 1).
+
+    ``preset(name)`` gives named settings; ``params(k)`` shows subject k's
+    draws and ``profiles(k)`` its blur kernels.
     """
 
     def __init__(self, template=None, seed=None, intensity="t1", max_scale=0.15,
@@ -356,7 +330,7 @@ class SynthGenerator:
         return self._profiles(self.params(k))
 
     def _profiles(self, p):
-        return [_profile((p.thickness if a == p.thick_axis else self.voxel_mm) / self.voxel_mm,
+        return [profile((p.thickness if a == p.thick_axis else self.voxel_mm) / self.voxel_mm,
                          p.blur / self.voxel_mm) for a in (0, 1, 2)]
 
     def slices(self, k, axis=2, positions=None):
@@ -371,21 +345,14 @@ class SynthGenerator:
         p = self.params(k)
         kernels = self._profiles(p)
         plane = [a for a in (0, 1, 2) if a != axis]
-        # The through-plane kernel reads neighbours p - r .. p + r: render the
-        # union once (beyond the volume: zeros, the slot after the last).
+        # The through-plane kernel reads neighbours p - r .. p + r: render them once.
         r = len(kernels[axis]) // 2
-        reach = positions[:, None] + np.arange(-r, r + 1)                # (n, 2r + 1)
-        needed = np.unique(reach[(reach >= 0) & (reach < self.shape[axis])])
+        needed, slot = neighbours(positions, self.shape[axis], r)
         labels, sharp = self._render(k, p, axis, needed)
-        slot = np.searchsorted(needed, reach)
-        slot[(reach < 0) | (reach >= self.shape[axis])] = len(needed)
-        sharp = np.concatenate([sharp, np.zeros_like(sharp[:1])])
-        image = np.zeros((len(positions),) + sharp.shape[1:], np.float32)
-        for j, weight in enumerate(kernels[axis]):
-            image += np.float32(weight) * sharp[slot[:, j]]
         labels = labels[slot[:, r]]
+        image = through_plane(sharp, slot, kernels[axis])
         for a, d in zip((1, 2), plane):
-            image = _convolve(image, kernels[d], axis=a)
+            image = convolve(image, kernels[d], axis=a)
         if p.noise > 0:
             noise = np.stack([np.random.default_rng([self.seed, k, axis, int(q), 1])
                               .standard_normal(image.shape[1:], dtype=np.float32)
