@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from minicnn import datasets
-from minicnn.data import class_fractions
+from minicnn.data import class_fractions, load_nifti
 
 DATA = datasets.DATA_DIR
 WHEEL = os.environ.get("MINICNN_NILEARN_WHEEL",
@@ -47,11 +47,11 @@ def test_shapes_types_and_space(icbm):
     assert (icbm.t1[icbm.mask] > 0).all()
     if r == 1:
         np.testing.assert_array_equal(icbm.mask, icbm.t1 > 0)   # the mask is T1 > 0
-        assert icbm.tissue is None
-    else:
-        assert icbm.tissue.shape == shape + (4,) and icbm.tissue.dtype == np.float32
-        np.testing.assert_allclose(icbm.tissue.sum(-1), 1, rtol=1e-6)
-        assert (icbm.tissue.argmax(-1) == icbm.labels).mean() > 0.999
+    assert icbm.tissue.shape == shape + (4,) and icbm.tissue.dtype == np.float32
+    assert icbm.tissue.min() >= 0
+    np.testing.assert_allclose(icbm.tissue.sum(-1), 1, rtol=1e-6)
+    agree = (icbm.tissue.argmax(-1) == icbm.labels).mean()
+    assert agree == 1.0 if r == 1 else agree > 0.999           # 1 mm: exact, unrounded
     assert repr(icbm).startswith(f"ICBM152(resolution={r} mm")
 
 
@@ -76,6 +76,26 @@ def test_two_mm_is_the_block_average_of_one_mm():
     np.testing.assert_allclose(coarse.affine @ [10, 20, 30, 1], centre_fine)
 
 
+def test_one_mm_tissue_is_exact_and_block_averages_to_two_mm():
+    """The stored 1 mm GM, WM counts rebuild all four classes as n / 255 (bg 1
+    outside the brain, CSF the rest inside); their 2 x 2 x 2 block means,
+    rounded half up, are the stored 2 mm counts, bit for bit."""
+    fine = datasets.icbm152(1)
+    stored, _, _ = load_nifti(os.path.join(DATA, "icbm152_1mm_tissue.nii.gz"), ndim=4)
+    assert stored.shape == (150, 186, 158, 2) and stored.dtype == np.uint8
+    counts = np.rint(fine.tissue * 255).astype(np.int64)       # (X, Y, Z, 4)
+    np.testing.assert_allclose(fine.tissue, counts / 255, atol=1e-7)
+    np.testing.assert_array_equal(counts[..., 2:], stored)
+    np.testing.assert_array_equal(counts[..., 0], 255 * ~fine.mask)
+    assert (counts.sum(-1) == 255).all()
+    coarse, _, _ = load_nifti(os.path.join(DATA, "icbm152_2mm_tissue.nii.gz"), ndim=4)
+    block_sums = counts.reshape(75, 2, 93, 2, 79, 2, 4).sum(axis=(1, 3, 5))
+    np.testing.assert_array_equal((block_sums + 4) // 8, coarse)
+    # and as probabilities: the 2 mm map is the 1 mm map's block mean, to rounding
+    blocks = fine.tissue.reshape(75, 2, 93, 2, 79, 2, 4).mean(axis=(1, 3, 5))
+    np.testing.assert_allclose(datasets.icbm152(2).tissue, blocks, atol=3 / 255)
+
+
 def test_each_call_returns_fresh_arrays():
     a = datasets.icbm152(2)
     a.labels[:] = 0
@@ -96,7 +116,19 @@ def test_shipped_files_match_checksums():
             payload = hashlib.sha256(gzip.decompress(content)).hexdigest()
             assert payload == entry["payload_sha256"], name
     total = sum(e["bytes"] for e in checksums["files"].values())
-    assert total < 3_000_000                                   # "a few MB"
+    assert total < 6_500_000            # the template's share of the package budget
+
+
+def test_package_data_stays_under_20_mb():
+    """Everything minicnn installs besides its Python sources (the template,
+    and later a pretrained model) must stay under 20 MB in all."""
+    package = os.path.dirname(os.path.dirname(DATA))
+    total = 0
+    for folder, dirs, files in os.walk(package):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        total += sum(os.path.getsize(os.path.join(folder, name))
+                     for name in files if not name.endswith(".py"))
+    assert total < 20_000_000, f"package data {total:,} bytes"
 
 
 def test_notice_and_citations():

@@ -6,7 +6,8 @@ import pytest
 
 from minicnn import datasets
 from minicnn.data import SynthGenerator, class_fractions, linear_sample, synth_slices
-from minicnn.data.synth import _box_blur, _linear_weights
+from minicnn.data._acquisition import convolve, profile
+from minicnn.data.synth import _linear_weights
 
 STILL = dict(max_scale=0, max_rotation=0, max_shift=0, elastic_std=0, gamma_std=0,
              bias_std=0, max_noise=0)
@@ -40,7 +41,8 @@ def test_a_slice_does_not_depend_on_the_others_requested(generator):
 
 
 def test_volume_is_the_stack_of_axial_slices(icbm):
-    generator = SynthGenerator(icbm, seed=1, low_res=3, max_noise=0.05)
+    generator = SynthGenerator(icbm, seed=1, max_thickness=6.0, max_blur=1.0,
+                               max_noise=0.05)
     image, labels = generator.volume(0)
     assert image.shape == labels.shape == icbm.t1.shape
     x, y, _ = generator.slices(0, axis=2, positions=[33])
@@ -137,14 +139,38 @@ def test_coarse_fields_equal_trilinear_sampling(generator):
     np.testing.assert_allclose(_linear_weights(7, 3).sum(1), 1)
 
 
-@pytest.mark.parametrize("width", [1, 2, 3, 4])
-def test_box_blur_matches_loops(width):
-    x = np.random.default_rng(0).normal(size=(3, 9, 6))
-    out = _box_blur(x, width, axis=1)
-    lo, hi = (width - 1) // 2, width // 2
+@pytest.mark.parametrize("width, sigma", [(1, 0), (2, 0), (3, 0), (2.5, 0), (4.2, 0),
+                                          (1, 0.7), (3, 1.5)])
+def test_profile_is_a_box_of_width_w_convolved_with_a_gaussian(width, sigma):
+    kernel = profile(width, sigma)
+    assert len(kernel) % 2 == 1 and abs(kernel.sum() - 1) < 1e-12
+    np.testing.assert_allclose(kernel, kernel[::-1], atol=1e-15)
+    # The variance of a box of width w is w^2 / 12 (plus w-dependent
+    # sampling terms), of the Gaussian sigma^2: check against fine sampling.
+    fine = 1000
+    x = (np.arange(-20 * fine, 20 * fine + 1)) / fine
+    box = (np.abs(x) <= width / 2).astype(float)
+    if sigma == 0:
+        j = np.arange(len(kernel)) - len(kernel) // 2
+        # weight of j = overlap of the voxel [j - 1/2, j + 1/2] with the box, / w
+        expected = [box[(np.abs(x - jj) < 0.5)].sum() / fine / width for jj in j]
+        np.testing.assert_allclose(kernel, expected, atol=2e-3)
+    if width == 1 and sigma == 0:
+        np.testing.assert_array_equal(kernel, [1.0])
+    if width == 2 and sigma == 0:
+        np.testing.assert_allclose(kernel, [0.25, 0.5, 0.25])
+    if width == 3 and sigma == 0:
+        np.testing.assert_allclose(kernel, [1 / 3] * 3)
+
+
+def test_convolve_matches_loops():
+    x = np.random.default_rng(0).normal(size=(3, 9, 6)).astype(np.float32)
+    kernel = profile(3, 0.8)
+    r = len(kernel) // 2
+    out = convolve(x, kernel, axis=1)
     for i in range(9):
-        window = x[:, max(i - lo, 0):i + hi + 1].sum(axis=1)
-        np.testing.assert_allclose(out[:, i], window / width, rtol=1e-12, atol=1e-12)
+        expected = sum(kernel[j + r] * x[:, i + j] for j in range(-r, r + 1) if 0 <= i + j < 9)
+        np.testing.assert_allclose(out[:, i], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_synth_slices(icbm):
@@ -158,19 +184,21 @@ def test_synth_slices(icbm):
 
 
 def test_errors(icbm, generator):
-    with pytest.raises(ValueError, match="the 1 mm template has no tissue"):
-        SynthGenerator(datasets.icbm152(1))
+    with pytest.raises(ValueError, match=r"template must have .t1 and .tissue"):
+        SynthGenerator(dataclasses.replace(icbm, tissue=None))
     broken = dataclasses.replace(icbm, tissue=icbm.tissue[..., :3])
     with pytest.raises(ValueError, match=r"template.tissue must be \(X, Y, Z, 4\)"):
         SynthGenerator(broken)
     with pytest.raises(ValueError, match="max_noise must be a number"):
         SynthGenerator(icbm, max_noise="0.1")
-    with pytest.raises(ValueError, match="intensity must be one of \\('t1', 'classes'\\)"):
-        SynthGenerator(icbm, intensity="t2")
+    for bad in ("t2", 1.5, True):
+        with pytest.raises(ValueError, match="intensity must be one of \\('t1', 'classes'\\) "
+                                             "or a probability"):
+            SynthGenerator(icbm, intensity=bad)
     with pytest.raises(ValueError, match="max_scale must be a number in \\[0, 0.5\\), got 0.6"):
         SynthGenerator(icbm, max_scale=0.6)
-    with pytest.raises(ValueError, match="low_res must be an integer >= 1"):
-        SynthGenerator(icbm, low_res=0)
+    with pytest.raises(ValueError, match="bias_grid must be an integer >= 2"):
+        SynthGenerator(icbm, bias_grid=1)
     with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         SynthGenerator(icbm, seed=-1)
     with pytest.raises(ValueError, match="k must be an integer >= 0, got -1"):

@@ -49,8 +49,9 @@ def template_figure():
 
 def synth_figure(n_subjects=5, position=45):
     icbm = datasets.icbm152(2)
-    rows = [("T1 + gamma", data.SynthGenerator(seed=0, intensity="t1", low_res=2)),
-            ("random contrast", data.SynthGenerator(seed=0, intensity="classes", low_res=2))]
+    rows = [("T1 + gamma", data.SynthGenerator(seed=0, intensity="t1", max_thickness=4.0)),
+            ("random contrast", data.SynthGenerator(seed=0, intensity="classes",
+                                                    max_thickness=4.0))]
     fig, axes = plt.subplots(3, n_subjects + 1, figsize=(1.6 * (n_subjects + 1), 5.6))
     show(axes[0, 0], icbm.t1[:, :, position], f"template, z={position}")
     show(axes[1, 0], icbm.t1[:, :, position], "template")

@@ -37,7 +37,7 @@ from .orientation import from_ras, to_ras, voxel_sizes
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
 from .segment import padded_slice_shape, segment_volume
-from .slicing import extract_patches, extract_slices
+from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
 from . import synth
 from .synth import SynthGenerator, synth_slices
@@ -51,7 +51,7 @@ __all__ = [
     "from_ras", "to_ras", "voxel_sizes",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
     "patches_to_volume", "slices_to_volume", "padded_slice_shape", "segment_volume",
-    "extract_patches", "extract_slices",
+    "extract_patches", "extract_slices", "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
     "synth", "SynthGenerator", "synth_slices",
 ]

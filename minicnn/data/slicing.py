@@ -27,6 +27,19 @@ n - P, so that every voxel is covered (and reassembly can recover it all):
 Empty pieces (no non-zero label, or no non-zero voxel when no labels are
 given) carry little information; by default slices drop them and patches
 keep them. `keep_empty` keeps a random fraction of the empty ones (seeded).
+
+Random crops of slices, size (h, w), `per_slice` from each slice: so that
+a 1 mm slice (e.g. 150 x 186) costs a network about what a whole 2 mm
+slice (75 x 93, padded to 80 x 96) does. A crop's centre (r, c) is a
+voxel drawn uniformly from the slice's brain (label > 0; any voxel if the
+slice has none), and its window is moved inside the slice:
+
+    origin = clip(centre - (h // 2, w // 2), 0, (H - h, W - w))
+
+    x: (N * per_slice, h, w, C)   y: (N * per_slice, h, w)   where: (N * per_slice, 3)
+
+where[i] = (slice index, row, column of the crop's first voxel); crop i
+is x[where[i, 0], r0:r0 + h, c0:c0 + w].
 """
 import numpy as np
 
@@ -129,3 +142,44 @@ def extract_patches(volume, patch_size, stride=None, labels=None, drop_empty=Fal
         nonempty = x.reshape(len(x), -1).any(axis=1)
     keep = _keep(nonempty, drop_empty, keep_empty, seed)
     return x[keep], None if y is None else y[keep], origins[keep]
+
+
+def random_crops(x, y, size, per_slice=1, seed=None):
+    """Seeded random crops of `size` (h, w) from slices x (N, H, W, C) and
+    labels y (N, H, W), centred on brain voxels (see the module docstring).
+
+    Returns (x_crops (N * per_slice, h, w, C), y_crops (N * per_slice, h, w),
+    where (N * per_slice, 3)); crops of slice i are rows i * per_slice ..
+    (i + 1) * per_slice - 1. The same seed gives the same crops.
+    """
+    x = as_array(x, "x", ndim=4)
+    y = as_array(y, "y", ndim=3)
+    if y.dtype.kind not in "biu":
+        raise TypeError(f"y must hold integer labels, got dtype {y.dtype}")
+    if y.shape != x.shape[:3]:
+        raise ValueError(f"y must be (N, H, W) = {x.shape[:3]}, got {y.shape}")
+    h, w = int_tuple(size, 2, "size")
+    n, height, width = y.shape
+    if h > height or w > width:
+        raise ValueError(f"size {(h, w)} exceeds the slices' H x W {(height, width)}; "
+                         f"pad the slices first (pad_to_multiple) or crop smaller")
+    per_slice = positive_int(per_slice, "per_slice")
+    rng = make_rng(seed)
+    index = np.repeat(np.arange(n), per_slice)                        # (M,) slice of each crop
+    brain = y.reshape(n, -1) > 0                                      # (N, H W)
+    counts = brain.sum(axis=1)                                        # (N,)
+    # Per crop: the k-th brain voxel of its slice, k uniform; a slice with
+    # no brain draws among all its voxels.
+    pool = np.where(counts > 0, counts, height * width)[index]        # (M,)
+    k = np.minimum((rng.random(len(index)) * pool).astype(np.int64), pool - 1)
+    flat = np.flatnonzero(brain)                                      # slice-major
+    first = np.cumsum(counts) - counts                                # (N,) of each slice
+    centre = k                                                        # (M,) flat H W index
+    has = counts[index] > 0
+    centre[has] = flat[first[index[has]] + k[has]] - index[has] * (height * width)
+    r0 = np.clip(centre // width - h // 2, 0, height - h)
+    c0 = np.clip(centre % width - w // 2, 0, width - w)
+    rows = r0[:, None] + np.arange(h)                                 # (M, h)
+    cols = c0[:, None] + np.arange(w)                                 # (M, w)
+    pick = (index[:, None, None], rows[:, :, None], cols[:, None, :])
+    return x[pick], y[pick], np.stack([index, r0, c0], axis=1)

@@ -53,12 +53,16 @@ class ICBM152:
     t1          : float32 (X, Y, Z), skull-stripped T1 scaled to [0, 1]
                   (the template's 0..255 divided by 255); 0 outside the brain.
     labels      : int32 (X, Y, Z), 0 background, 1 CSF, 2 GM, 3 WM.
-    tissue      : float32 (X, Y, Z, 4) class probabilities summing to 1 per
-                  voxel (2 mm only; None at 1 mm, where the maps would take
-                  4.4 MB of package space). labels == argmax(tissue) at
-                  99.96% of voxels; the rest are near-ties that rounding
-                  the stored 0..255 values reordered (labels come from the
-                  unrounded sums).
+    tissue      : float32 (X, Y, Z, 4) class probabilities p_c summing to 1
+                  per voxel. At 1 mm they are exact, p_c = n_c / 255 with
+                  n_c the template's integer values, and labels ==
+                  argmax(tissue) everywhere; only GM and WM are stored,
+                  n_csf = 255 - n_gm - n_wm and n_bg = 0 inside the brain,
+                  n_bg = 255 and the others 0 outside. At 2 mm they are the
+                  rounded block means n_c renormalised, p_c = n_c / sum_c n_c;
+                  labels == argmax(tissue) at 99.96% of voxels, the rest
+                  near-ties that the rounding reordered (labels come from
+                  the unrounded block sums).
     mask        : bool (X, Y, Z), the brain: labels > 0.
     affine      : float64 (4, 4), voxel -> MNI millimetres.
     class_names : ('background', 'CSF', 'grey matter', 'white matter').
@@ -84,15 +88,24 @@ def icbm152(resolution=2):
     stem = os.path.join(DATA_DIR, f"icbm152_{resolution}mm_")
     t1, affine, _ = load_nifti(stem + "t1.nii.gz", ndim=3)
     labels, _, _ = load_nifti(stem + "labels.nii.gz", ndim=3)
-    tissue = None
-    if resolution == 2:
-        counts, _, _ = load_nifti(stem + "tissue.nii.gz", ndim=4)
-        counts = counts.astype(np.float32)
-        # Stored as rounded 0..255 values; renormalise so each voxel sums to 1.
-        tissue = counts / counts.sum(axis=-1, keepdims=True)
+    stored, _, _ = load_nifti(stem + "tissue.nii.gz", ndim=4)
+    mask = labels > 0
+    if resolution == 1:
+        stored = _four_classes(stored, mask)
+    counts = stored.astype(np.float32)
+    # The sum is 255 at 1 mm; the rounded 2 mm block means need renormalising.
+    tissue = counts / counts.sum(axis=-1, keepdims=True)
     return ICBM152(t1=t1.astype(np.float32) / 255, labels=labels.astype(np.int32),
-                   tissue=tissue, mask=labels > 0, affine=affine,
+                   tissue=tissue, mask=mask, affine=affine,
                    class_names=CLASS_NAMES, resolution=resolution)
+
+
+def _four_classes(gm_wm, mask):
+    """(X, Y, Z, 2) stored GM, WM counts and the brain mask -> (X, Y, Z, 4)
+    counts of bg, CSF, GM, WM summing to 255 (see build_icbm152)."""
+    gm, wm = (gm_wm[..., c].astype(np.int32) for c in (0, 1))
+    csf = np.where(mask, 255 - gm - wm, 0)
+    return np.stack([255 * ~mask, csf, gm, wm], axis=-1)
 
 
 def icbm152_notice():

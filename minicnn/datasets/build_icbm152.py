@@ -33,8 +33,24 @@ sums (so a 2 mm voxel gets its majority tissue by probability mass):
 75 x 93 x 79 voxels. The affine follows: a 2 mm voxel's centre is the
 mean of its block's centres, hence the half-voxel shift.
 
-Shipped: T1 and labels at 1 mm and 2 mm, and the 4-class probability map
-(X, Y, Z, 4) at 2 mm only: at 1 mm it alone would take 4.4 MB.
+Shipped: T1 and labels at 1 mm and 2 mm, and the probability maps:
+
+    2 mm   icbm152_2mm_tissue.nii.gz   (X, Y, Z, 4)  bg, CSF, GM, WM (rounded means)
+    1 mm   icbm152_1mm_tissue.nii.gz   (X, Y, Z, 2)  GM, WM only
+
+At 1 mm no rounding is involved and the four classes sum to exactly 255 in
+every voxel (the source's GM + WM never exceeds 255, so the clip never
+acts; ``derive`` checks it), hence GM and WM determine the other two
+exactly, given the mask (labels > 0, equally T1 > 0):
+
+    p_csf = 255 - p_gm - p_wm inside the mask, 0 outside
+    p_bg  = 255 outside the mask, 0 inside
+
+Stored this way the 1 mm map takes 3.3 MB instead of 4.4 MB for all four
+channels (4.4 MB for CSF, GM, WM: CSF is as costly as GM, background
+almost free). ``minicnn.datasets.icbm152(1)`` rebuilds the four classes.
+At 2 mm the rounded block means no longer sum to 255 exactly, so all four
+are stored.
 
 Each volume is written as NIfTI-1 bytes by nibabel and gzip-compressed with
 a zero timestamp and no file name in the gzip header, so the bytes depend
@@ -46,6 +62,7 @@ import gzip
 import hashlib
 import json
 import os
+import tempfile
 import zipfile
 
 import nibabel as nib
@@ -182,9 +199,12 @@ def derive(raw):
     halve = np.diag([2.0, 2.0, 2.0, 1.0])
     halve[:3, 3] = 0.5
     p_sum = _block_sum(p)                                      # (X/2, Y/2, Z/2, 4), 0..2040
+    if not (p.sum(axis=-1) == 255).all():
+        raise ValueError("the 1 mm probabilities do not sum to 255 in every voxel, so "
+                         "GM and WM alone would not determine CSF and background")
     return {
         1: {"t1": t1.astype(np.uint8), "labels": p.argmax(-1).astype(np.uint8),
-            "affine": affine_1mm},
+            "tissue": p[..., 2:].astype(np.uint8), "affine": affine_1mm},
         2: {"t1": ((_block_sum(t1) + 4) // 8).astype(np.uint8),
             "labels": p_sum.argmax(-1).astype(np.uint8),
             "tissue": ((p_sum + 4) // 8).astype(np.uint8),
@@ -203,6 +223,21 @@ def nifti_gz_bytes(array, affine):
     return gzip.compress(payload, compresslevel=9, mtime=0), payload
 
 
+def _write_atomic(path, content):
+    """Write bytes to a temporary file beside `path`, then rename it over `path`,
+    so that an interrupted build never leaves a truncated file."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path),
+                               prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def build(source, out=DATA_DIR):
     """Write the derived files and checksums.json into `out`; return the checksums."""
     raw = _read_sources(source)
@@ -210,25 +245,20 @@ def build(source, out=DATA_DIR):
     files = {}
     for mm, volumes in derive(raw).items():
         for name in ("t1", "labels", "tissue"):
-            if name not in volumes:
-                continue
             data, payload = nifti_gz_bytes(volumes[name], volumes["affine"])
             filename = f"icbm152_{mm}mm_{name}.nii.gz"
-            with open(os.path.join(out, filename), "wb") as f:
-                f.write(data)
+            _write_atomic(os.path.join(out, filename), data)
             files[filename] = {"sha256": hashlib.sha256(data).hexdigest(),
                                "payload_sha256": hashlib.sha256(payload).hexdigest(),
                                "bytes": len(data)}
     notice = NOTICE.encode("utf-8")
-    with open(os.path.join(out, "ICBM152_LICENSE.txt"), "wb") as f:
-        f.write(notice)
+    _write_atomic(os.path.join(out, "ICBM152_LICENSE.txt"), notice)
     files["ICBM152_LICENSE.txt"] = {"sha256": hashlib.sha256(notice).hexdigest(),
                                     "bytes": len(notice)}
     checksums = {"source": {name: digest for name, digest in SOURCES.values()},
                  "files": files}
-    with open(os.path.join(out, "checksums.json"), "w", encoding="utf-8") as f:
-        json.dump(checksums, f, indent=1, sort_keys=True)
-        f.write("\n")
+    text = json.dumps(checksums, indent=1, sort_keys=True) + "\n"
+    _write_atomic(os.path.join(out, "checksums.json"), text.encode("utf-8"))
     return checksums
 
 
