@@ -23,7 +23,8 @@ A whole volume through a trained 2D network, as ``minicnn predict`` does:
 One concept per module: ``nifti`` (I/O), ``orientation`` (voxel order and
 size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
 ``splits``, ``reassemble``, ``segment`` (a volume through a 2D network,
-in one or more views), ``interpolate`` (sampling and resampling), ``augment``, ``batches``,
+in one or more views), ``quality`` (does an input look like a skull-stripped
+T1?), ``interpolate`` (sampling and resampling), ``augment``, ``batches``,
 ``synth`` (synthetic subjects). The embedded template lives in
 ``minicnn.datasets``.
 """
@@ -37,6 +38,7 @@ from .normalize import (clip_percentiles, minmax, scale_by_brain_percentile, zsc
 from .orientation import from_ras, to_ras, voxel_sizes
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
+from .quality import Finding, check_input
 from .segment import (VIEWS, brain_bounding_box, padded_slice_shape, segment_views,
                       segment_volume, view_axes)
 from .slicing import extract_patches, extract_slices
@@ -52,7 +54,7 @@ __all__ = [
     "clip_percentiles", "minmax", "scale_by_brain_percentile", "zscore", "zscore_minmax",
     "from_ras", "to_ras", "voxel_sizes",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
-    "patches_to_volume", "slices_to_volume",
+    "patches_to_volume", "slices_to_volume", "Finding", "check_input",
     "VIEWS", "brain_bounding_box", "padded_slice_shape", "segment_views", "segment_volume",
     "view_axes",
     "extract_patches", "extract_slices",
