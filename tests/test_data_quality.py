@@ -23,10 +23,10 @@ def with_skull(t1, voxel_mm, brightness=1.0):
     """`t1` in a field of view 24 mm larger, with a bright shell 6-10 mm
     outside the brain (scalp fat is as bright as white matter in a T1, or
     brighter) and a dark gap (bone) between."""
-    pad = int(round(24 / voxel_mm))
+    pad = round(24 / voxel_mm)
     x = np.pad(t1, pad)
     brain = x > 0
-    shell = _grow(brain, int(round(10 / voxel_mm))) & ~_grow(brain, int(round(6 / voxel_mm)))
+    shell = _grow(brain, round(10 / voxel_mm)) & ~_grow(brain, round(6 / voxel_mm))
     x[shell] = brightness
     return x
 

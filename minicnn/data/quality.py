@@ -143,7 +143,8 @@ def _contrast_finding(x, brain):
 
 # ------------------------------------------------------------- morphology
 def _steps(mm, voxel_mm):
-    return max(1, int(round(mm / voxel_mm)))
+    """`mm` in voxels of `voxel_mm`, at least 1."""
+    return max(1, round(mm / voxel_mm))
 
 
 def _erode(mask, steps):
