@@ -117,6 +117,8 @@ def test_train_weights_reload_with_their_card(trained):
     card = json.loads((out / "model.json").read_text())
     assert card["model"] == "unet-small" and card["n_classes"] == 4
     assert card["pad_multiple"] == 8 and card["axis"] == 2 and card["voxel_mm"] == 2.0
+    assert card["version"] == 2 and card["views"] == ["axial"]
+    assert card["crop_margin_mm"] == recipe.CROP_MARGIN_MM
     model, _ = recipe.load_model(out / "model.npz", (80, 96, 1))
     assert model.count_params() == recipe.build(card, (80, 96, 1)).count_params()
 
@@ -177,7 +179,8 @@ def test_predict_round_trip_matches_the_direct_pipeline(trained, tmp_path, capsy
     assert labels.dtype == np.uint8 and labels.shape == image.shape
 
     model, card = recipe.load_model(trained[0] / "model.npz", (80, 96, 1))
-    prob = data.segment_volume(model, data.scale_by_brain_percentile(image), 2, 8)
+    prob = data.segment_views(model, data.scale_by_brain_percentile(image), ["axial"], 8,
+                              margin=4)                      # 8 mm at 2 mm
     np.testing.assert_array_equal(labels, prob.argmax(axis=-1))
 
     printed = capsys.readouterr().out

@@ -22,9 +22,12 @@ MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
 
 
 def segment(model, card, image):
-    """Normalised image and predicted labels (uint8) of one whole volume."""
+    """Normalised image and predicted labels (uint8) of one whole volume at the
+    card's voxel size, segmented as ``minicnn predict`` does: along every
+    view of the card, probabilities averaged."""
     normalised = recipe.normalise(image, card)
-    prob = data.segment_volume(model, normalised, card["axis"], card["pad_multiple"])
+    prob = data.segment_views(model, normalised, card["views"], card["pad_multiple"],
+                              recipe.crop_margin_voxels(card, card["voxel_mm"]))
     return normalised, prob.argmax(axis=-1).astype(np.uint8)
 
 

@@ -5,20 +5,33 @@
     model.npz     the weights (``model.save_weights``; layer classes and shapes inside)
     model.json    the model card: how to rebuild the network and how to feed it
 
-and ``minicnn predict --weights model.npz`` reads both. The card holds::
+and ``minicnn predict --weights model.npz`` reads both. The card (version 2)
+holds::
 
-    {"format": "minicnn-model-card", "version": 1,
+    {"format": "minicnn-model-card", "version": 2,
      "model": "unet",                          a name of MODELS below
      "builder": "unet", "arguments": {...},    minicnn.models.<builder>(shape, n_classes, **arguments)
      "n_classes": 4, "class_names": [...],     index k of the output = class_names[k]
-     "axis": 2,                                slices along this voxel axis (RAS+: 2 = axial)
+     "axis": 2,                                the first view's voxel axis (RAS+: 2 = axial)
+     "views": ["axial", "coronal", "sagittal"],  the views the weights were trained on
      "voxel_mm": 2.0,                          the voxel size the network was trained at
      "pad_multiple": 8,                        H and W are padded to a multiple of this
+     "crop_margin_mm": 8.0,                    slices are cut from the brain's box grown by this
      "normalisation": {...}}                   how the volumes were scaled, see below
+
+Views are named as in ``minicnn.data.VIEWS``: sagittal, coronal and axial
+slices lie across RAS+ voxel axes 0, 1 and 2. ``minicnn predict`` runs the
+network along every view the card lists (or those asked for, never one it
+lists not) and averages the class probabilities
+(``minicnn.data.segment_views``).
+
+Version 1 cards, written before views, lack "views" and "crop_margin_mm":
+``load_card`` reads them as trained on the one view of their "axis", with
+the default margin, and every other field means what it meant.
 
 The network itself is fully convolutional, so the card has no input size:
 the same weights run on slices of any height and width (a multiple of
-``pad_multiple`` for a U-Net).
+``pad_multiple`` for a U-Net): on each view's slices, cropped to the brain.
 
 The normalisation is ``minicnn.data.scale_by_brain_percentile`` (MRI
 intensities have no unit, so every volume is scaled by a high percentile of
@@ -29,12 +42,23 @@ its brain before slicing). The card records its name and every setting,
 """
 import inspect
 import json
+import math
+import numbers
 import os
 
 from .. import data, models
 
 CARD_FORMAT = "minicnn-model-card"
-CARD_VERSION = 1
+CARD_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# A margin of background around the brain, about what the training slices
+# had (the template is cropped to the brain plus 2 mm, then padded to the
+# network's multiple), so that the network sees the brain's edge in context.
+# On the 1 mm template, margins of 0 to 16 mm changed 0 to 0.5 % of the
+# whole-slice labels (moving the crop moves the U-Net's pooling grid) and
+# no Dice in its third decimal.
+CROP_MARGIN_MM = 8.0
+AXIS_VIEWS = {axis: view for view, axis in data.VIEWS.items()}   # 2 -> "axial"
 
 # name: (builder in minicnn.models, its arguments, what it is)
 MODELS = {
@@ -79,15 +103,28 @@ def build(card, input_shape):
     return builder(tuple(input_shape), card["n_classes"], **card["arguments"])
 
 
-def new_card(name, class_names, axis, voxel_mm):
-    """The card of a model `name` (a key of MODELS) about to be trained."""
+def new_card(name, class_names, axis, voxel_mm, views=None):
+    """The card of a model `name` (a key of MODELS) about to be trained on
+    slices along `axis` and, if given, other `views` too (names of
+    ``data.VIEWS``, the view of `axis` among them; default: that view only)."""
     builder, arguments, _ = MODELS[name]
+    views = [AXIS_VIEWS[axis]] if views is None else list(views)
+    data.view_axes(views)                                  # names checked
+    if AXIS_VIEWS[axis] not in views:
+        raise ValueError(f"views {views} must include {AXIS_VIEWS[axis]!r}, the view of "
+                         f"axis {axis}")
     return {"format": CARD_FORMAT, "version": CARD_VERSION, "model": name,
             "builder": builder, "arguments": dict(arguments),
             "n_classes": len(class_names), "class_names": list(class_names),
-            "axis": int(axis), "voxel_mm": float(voxel_mm),
+            "axis": int(axis), "views": views, "voxel_mm": float(voxel_mm),
             "pad_multiple": pad_multiple(builder, arguments),
+            "crop_margin_mm": CROP_MARGIN_MM,
             "normalisation": dict(NORMALISATION)}
+
+
+def crop_margin_voxels(card, voxel_mm):
+    """The card's crop margin in voxels of `voxel_mm` (rounded up)."""
+    return math.ceil(card["crop_margin_mm"] / voxel_mm - 1e-9)
 
 
 def card_path(weights_path):
@@ -129,14 +166,26 @@ def load_card(weights_path):
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"model card {path!r} is not readable JSON ({err})") from None
     if not isinstance(card, dict) or card.get("format") != CARD_FORMAT \
-            or card.get("version") != CARD_VERSION:
+            or card.get("version") not in READABLE_VERSIONS:
         raise ValueError(f"{path!r} is not a minicnn model card (format {CARD_FORMAT!r} "
-                         f"version {CARD_VERSION})")
+                         f"version {' or '.join(map(str, READABLE_VERSIONS))})")
+    if card["version"] == 1:          # one view, the default margin
+        card = {**card, "views": [AXIS_VIEWS.get(card.get("axis"))],
+                "crop_margin_mm": CROP_MARGIN_MM}
     missing = [k for k in ("builder", "arguments", "n_classes", "class_names", "axis",
-                           "voxel_mm", "pad_multiple", "normalisation") if k not in card]
+                           "views", "voxel_mm", "pad_multiple", "crop_margin_mm",
+                           "normalisation") if k not in card]
     if missing or card["builder"] not in {b for b, _, _ in MODELS.values()}:
         raise ValueError(f"model card {path!r} is incomplete or names an unknown builder "
                          f"(missing {missing}, builder {card.get('builder')!r})")
+    try:
+        data.view_axes(card["views"])
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"model card {path!r}: {err}") from None
+    margin = card["crop_margin_mm"]
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real) or not margin >= 0:
+        raise ValueError(f"model card {path!r}: crop_margin_mm must be a number >= 0 (mm), "
+                         f"got {margin!r}")
     method = card["normalisation"].get("method") \
         if isinstance(card["normalisation"], dict) else None
     if method != NORMALISATION["method"]:

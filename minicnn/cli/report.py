@@ -1,4 +1,6 @@
-"""The figures ``minicnn train`` writes: training curves and a held-out montage.
+"""The figures ``minicnn train`` and ``minicnn predict`` write.
+
+``minicnn train``: training curves and a held-out montage.
 
 curves.png, four panels against the epoch (a fraction of an epoch for
 per-batch values):
@@ -19,20 +21,56 @@ near-white), with a legend; the error column shows the input in grey with
 the misclassified pixels in red. Slices are drawn with their first in-plane
 voxel axis to the right and the second upwards: for axial RAS+ slices the
 subject's left is on the left ("neurological" view), anterior at the top.
+
+``minicnn predict --figure overlay.png``: three orthogonal slices through
+the centre of the predicted brain, axial, coronal and sagittal, each drawn
+anatomy-up (superior or anterior at the top, the subject's left on the
+left, anterior on the right in the sagittal view), with voxels shown at
+their true aspect ratio: the input in grey under the labels in translucent
+colours (CSF sky blue, grey matter orange, white matter bluish green: the
+montage's near-white would vanish over the white matter's bright grey).
+
+Every figure is written atomically: to a temporary file beside it, then
+renamed.
 """
+import os
+
 import numpy as np
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 CLASS_COLOURS = ("#000000", "#56b4e9", "#e69f00", "#f2f2f2")
+OVERLAY_COLOURS = (None, "#56b4e9", "#e69f00", "#009e73")   # background left clear
+OVERLAY_ALPHA = 0.45
 DICE_COLOURS = ("#0072b2", "#d55e00", "#009e73")   # CSF, GM, WM curves
 SMOOTHING = 15                                      # batches in the moving average
 
 
 def _save(fig, path):
     # A bare Figure, not pyplot: no global state, no window, nothing to close.
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    path = os.fspath(path)
+    kind = os.path.splitext(path)[1][1:].lower()
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=kind)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def check_figure_path(path, name):
+    """Refuse a figure path matplotlib cannot write (the option is `name`)."""
+    path = os.fspath(path)
+    kinds = Figure().canvas.get_supported_filetypes()
+    kind = os.path.splitext(path)[1][1:].lower()
+    if kind not in kinds:
+        raise ValueError(f"{name} must end in one of {', '.join('.' + k for k in kinds)}, "
+                         f"got {path!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{name}: no folder {folder!r} to write into")
 
 
 def _moving_average(values, width):
@@ -122,4 +160,45 @@ def plot_montage(path, rows, class_names):
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
                frameon=False)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _save(fig, path)
+
+
+def plot_overlay(path, image, labels, voxel_mm, class_names, title=""):
+    """Write the predict overlay: `image` (X, Y, Z) and `labels` (X, Y, Z)
+    in RAS+ voxel order, voxels of `voxel_mm` (3,), cut through the centre
+    of mass of labels > 0 (of the volume if none)."""
+    brain = np.argwhere(labels > 0)
+    centre = (brain.mean(axis=0) if len(brain) else (np.array(labels.shape) - 1) / 2)
+    i, j, k = np.round(centre).astype(int)
+    sx, sy, sz = voxel_mm
+    # (name, image slice, label slice, aspect = vertical / horizontal voxel
+    # size, ends of the horizontal and vertical axes); the first in-plane
+    # axis runs right, the second up (origin="lower").
+    views = [(f"axial (z = {k})", image[:, :, k], labels[:, :, k], sy / sx, "LR", "PA"),
+             (f"coronal (y = {j})", image[:, j, :], labels[:, j, :], sz / sx, "LR", "IS"),
+             (f"sagittal (x = {i})", image[i, :, :], labels[i, :, :], sz / sy, "PA", "IS")]
+    high = np.percentile(image[image > 0], 99.5) if (image > 0).any() else 1.0
+    colours = np.zeros((len(class_names), 4))
+    for c, colour in enumerate(OVERLAY_COLOURS[:len(class_names)]):
+        if colour is not None:
+            colours[c] = to_rgba(colour, OVERLAY_ALPHA)
+    fig = Figure(figsize=(12, 4.6))
+    axes = fig.subplots(1, 3)
+    for ax, (name, picture, label, aspect, across, up) in zip(axes, views):
+        ax.imshow(picture.T, origin="lower", cmap="gray", vmin=0, vmax=high,
+                  aspect=aspect, interpolation="nearest")
+        ax.imshow(colours[label].transpose(1, 0, 2), origin="lower", aspect=aspect,
+                  interpolation="nearest")
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{across[0]} <-> {across[1]}", fontsize=8)
+        ax.set_ylabel(f"{up[0]} <-> {up[1]}", fontsize=8)
+    handles = [Patch(facecolor=colour, edgecolor="0.5", label=name)
+               for colour, name in zip(OVERLAY_COLOURS, class_names) if colour is not None]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
+               frameon=False)
+    fig.suptitle(f"{title}: predicted labels over the input" if title else
+                 "predicted labels over the input", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     _save(fig, path)

@@ -17,12 +17,14 @@ A whole volume through a trained 2D network, as ``minicnn predict`` does:
     shape, ratios = data.grid_for_voxel_size(ras.shape, data.voxel_sizes(ras_affine), 2.0)
     volume = data.resample(ras, ratios, shape)                   # 2 mm voxels
     volume = data.scale_by_brain_percentile(volume)             # as minicnn train
-    prob = data.segment_volume(model, volume, axis=2, multiple=8)   # (X, Y, Z, K)
+    prob = data.segment_views(model, volume, ["axial", "coronal", "sagittal"],
+                              multiple=8, margin=4)             # (X, Y, Z, K), averaged
 
 One concept per module: ``nifti`` (I/O), ``orientation`` (voxel order and
 size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
-``splits``, ``reassemble``, ``segment`` (a volume through a 2D network),
-``interpolate`` (sampling and resampling), ``augment``, ``batches``,
+``splits``, ``reassemble``, ``segment`` (a volume through a 2D network,
+in one or more views), ``quality`` (does an input look like a skull-stripped
+T1?), ``interpolate`` (sampling and resampling), ``augment``, ``batches``,
 ``synth`` (synthetic subjects). The embedded template lives in
 ``minicnn.datasets``.
 """
@@ -36,7 +38,9 @@ from .normalize import (clip_percentiles, minmax, scale_by_brain_percentile, zsc
 from .orientation import from_ras, to_ras, voxel_sizes
 from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
-from .segment import padded_slice_shape, segment_volume
+from .quality import Finding, check_input
+from .segment import (VIEWS, brain_bounding_box, padded_slice_shape, segment_views,
+                      segment_volume, view_axes)
 from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
 from . import synth
@@ -50,7 +54,9 @@ __all__ = [
     "clip_percentiles", "minmax", "scale_by_brain_percentile", "zscore", "zscore_minmax",
     "from_ras", "to_ras", "voxel_sizes",
     "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
-    "patches_to_volume", "slices_to_volume", "padded_slice_shape", "segment_volume",
+    "patches_to_volume", "slices_to_volume", "Finding", "check_input",
+    "VIEWS", "brain_bounding_box", "padded_slice_shape", "segment_views", "segment_volume",
+    "view_axes",
     "extract_patches", "extract_slices", "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
     "synth", "SynthGenerator", "synth_slices",
