@@ -79,7 +79,8 @@ def test_train_metrics_json(trained):
     assert content["recipe"]["train_subjects"] == [0]
     assert content["recipe"]["val_subjects"] == [1000]
     assert content["recipe"]["test_subjects"] == [2000]
-    assert content["recipe"]["train_slices_per_epoch"] == 6
+    assert content["recipe"]["train_samples_per_epoch"] == 6
+    assert content["recipe"]["views"] == ["axial"] and content["recipe"]["resolution_mm"] == 2
     history = content["history"]
     for key in ("loss", "accuracy", "dice_csf", "dice_gm", "dice_wm",
                 "val_loss", "val_accuracy", "val_dice_csf", "val_dice_gm", "val_dice_wm"):
@@ -355,19 +356,25 @@ def test_gradcheck_command_passes(capsys):
 
 
 # ---------------------------------------------------------- helpers
-def test_each_epoch_trains_on_its_own_subjects():
-    """Block e (filled with the value e) is epoch e; blocks are cut to one size."""
-    from minicnn.cli.train import SubjectsPerEpoch
-    blocks = [(np.full((n, 4, 4, 1), float(e), np.float32), np.full((n, 4, 4), e, np.uint8))
-              for e, n in enumerate((7, 5))]
-    epochs = SubjectsPerEpoch(blocks, batch_size=2, n_classes=2, seed=0)
-    assert epochs.n_samples == 5 and len(epochs) == 3
-    seen = []
-    for _ in range(3):
-        xs = [xb for xb, _ in epochs]
-        assert len(xs) == 3 and sum(len(xb) for xb in xs) == 5
-        seen.append({float(v) for xb in xs for v in np.unique(xb)})
-    assert seen == [{0.0}, {1.0}, {0.0}]
+def test_train_at_1_mm_on_three_views_writes_a_card_predict_can_use(tmp_path):
+    """1 mm, every view, crops: the card says so, the held-out volumes are
+    scored at 1 mm, and predict segments the 1 mm template along all three
+    views without resampling."""
+    out = tmp_path / "out"
+    assert main(["train", *TINY, "--resolution", "1", "--views", "all", "--slices", "2",
+                 "--out", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["voxel_mm"] == 1.0 and card["views"] == ["axial", "coronal", "sagittal"]
+    recipe_record = json.loads((out / "metrics.json").read_text())["recipe"]
+    assert recipe_record["crop"] == 112 and recipe_record["synth"] == "train"
+    assert recipe_record["train_samples_per_epoch"] == 6       # 1 subject x 3 views x 2
+    predicted = nib.load(out / "icbm152_pred.nii.gz")
+    assert predicted.shape == datasets.icbm152(1).t1.shape
+
+
+def test_train_refuses_unknown_views(tmp_path, capsys):
+    assert main(["train", *TINY, "--views", "axial,top", "--out", str(tmp_path)]) == 2
+    assert "--views" in capsys.readouterr().err
 
 
 def test_train_refuses_subjects_that_reach_the_held_out_ids(tmp_path, capsys):

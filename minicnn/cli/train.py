@@ -6,29 +6,23 @@ and synthetic subjects made from it (``minicnn.data.synth``: each one the
 template warped by a random affine + elastic deformation, re-imaged with a
 random gamma, bias field and noise).
 
-Who is used for what (subject k of seed s is always the same brain):
-
-    training     new synthetic subjects every epoch: epoch e uses
-                 subjects e*S .. e*S + S - 1                   (--subjects S)
-    validation   subjects 1000 .., scored after each epoch     (--val-subjects V)
-    held out     subjects 2000 .., whole volumes               (--test-subjects T)
-                 and the template itself, whole volume
-
-Training never sees a held-out subject nor the template: it sees only
-synthetic subjects, so the template is held out entirely, and the held-out
-ids are fixed, so every recipe is scored on the same brains. Honestly said,
-every synthetic subject is a deformation of that one template, so held-out
-scores measure how well the network copes with new shapes, contrasts, bias
-fields and noise of the same anatomy; they are not a test on other people's
-brains, which would need other data.
+Which synthetic subjects, slices and crops it trains on, and which it holds
+out, is ``minicnn.cli.job_data``. Training never sees a held-out subject
+nor the template: it sees only synthetic subjects, so the template is held
+out entirely, and the held-out ids are fixed, so every recipe is scored on
+the same brains. Honestly said, every synthetic subject is a deformation of
+that one template, so held-out scores measure how well the network copes
+with new shapes, contrasts, bias fields and noise of the same anatomy; they
+are not a test on other people's brains, which would need other data.
 
 The default recipe (docs/train.md gives the trials behind each choice and
 the measured times):
 
 - axial slices at 2 mm: 75 x 93, padded to 80 x 96 so that three 2x2
-  poolings divide them;
-- every non-empty slice of 18 new synthetic subjects per epoch, 6 epochs
-  (108 subjects): a brain is never seen twice, so the network learns
+  poolings divide them (``--resolution 1`` trains at 1 mm on 112 x 112
+  crops; ``--views all`` on axial, coronal and sagittal slices);
+- 74 non-empty slices of each of 18 new synthetic subjects per epoch, 6
+  epochs (108 subjects): a brain is never seen twice, so the network learns
   tissue, not one subject; left-right flips on top (a mirrored brain is
   still a brain);
 - batches of 4;
@@ -45,17 +39,22 @@ import time
 import numpy as np
 
 from .. import __version__, callbacks, data, datasets, losses, metrics, optimizers
+from ..data import synth
 from ..backend import BACKENDS, get_backend, set_backend
 from ..rng import set_random_seed
-from . import evaluate, recipe, report
+from . import evaluate, job_data, recipe, report
 from .evaluate import BAR, SHORT
 from .arguments import non_negative_int, positive_float, positive_int
 
 DEFAULTS = {"model": "unet", "epochs": 6, "batch_size": 4, "learning_rate": 1e-3,
-            "loss": "crossentropy+dice", "subjects": 18, "val_subjects": 2, "test_subjects": 4, "axis": 2,
-            "seed": 0, "backend": None, "out": "minicnn-train"}
+            "loss": "crossentropy+dice", "subjects": 18, "val_subjects": 2, "test_subjects": 4,
+            "resolution": 2, "views": "axial", "seed": 0, "backend": None,
+            "out": "minicnn-train"}
+# Per resolution: slices per subject and view, crop size (0: whole slices) and
+# the synthetic subjects' distribution ('default': SynthGenerator's own).
+BY_RESOLUTION = {2: {"slices": 74, "crop": 0, "synth": "default"},
+                 1: {"slices": 64, "crop": 112, "synth": "train"}}
 FINAL_RATE = 0.02          # the cosine decay ends at 2 % of the initial rate
-VAL_FIRST, TEST_FIRST = 1000, 2000   # validation and held-out subject ids start here
 
 
 def crossentropy_dice():
@@ -130,43 +129,78 @@ def add_arguments(parser):
     parser.add_argument("--test-subjects", type=positive_int, default=d["test_subjects"],
                         help="held-out synthetic subjects, never trained on "
                         f"(default {d['test_subjects']})")
-    parser.add_argument("--axis", type=int, choices=(0, 1, 2), default=d["axis"],
-                        help="slice axis of the RAS+ volumes: 2 axial, 1 coronal, "
-                        f"0 sagittal (default {d['axis']})")
+    parser.add_argument("--resolution", type=int, choices=(1, 2), default=d["resolution"],
+                        help="voxel size in mm of the training data and of the model "
+                        f"(default {d['resolution']}; 1 mm trains on crops, see --crop)")
+    parser.add_argument("--views", default=d["views"], type=_views,
+                        help="the slice directions to train on: 'axial', 'coronal', "
+                        "'sagittal', a comma list, or 'all' (predict averages the views' "
+                        f"probabilities) (default {d['views']})")
     parser.add_argument("--slices", type=positive_int, default=None,
-                        help="use at most this many slices per training and validation "
-                        "subject, evenly spaced (default: all non-empty slices; for quick "
-                        "trials; held-out volumes are always scored whole)")
+                        help="slices per subject and view, evenly spaced among the "
+                        "non-empty ones (default: "
+                        + ", ".join(f"{v['slices']} at {r} mm" for r, v in BY_RESOLUTION.items())
+                        + "; held-out volumes are always scored whole)")
+    parser.add_argument("--crop", type=non_negative_int, default=None,
+                        help="train on one random C x C crop of each slice, centred on brain "
+                        "(0: whole slices; default: "
+                        + ", ".join(f"{v['crop']} at {r} mm" for r, v in BY_RESOLUTION.items())
+                        + ")")
+    parser.add_argument("--synth", choices=("default", *synth.PRESETS), default=None,
+                        help="the synthetic subjects' distribution: 'default' "
+                        "(SynthGenerator's own: T1 contrast) or a preset of "
+                        "minicnn.data.synth (default: "
+                        + ", ".join(f"{v['synth']} at {r} mm" for r, v in BY_RESOLUTION.items())
+                        + ")")
+
+
+def _views(text):
+    """'all', one view name or a comma list -> a list of view names."""
+    views = list(data.VIEWS) if text == "all" else text.split(",")
+    order = {"axial": 0, "coronal": 1, "sagittal": 2}     # the axial view first
+    try:
+        data.view_axes(views)
+    except ValueError as err:
+        raise ValueError(f"--views: {err}") from None
+    return sorted(views, key=order.get)
 
 
 def run(args):
     """Train, evaluate on held-out data, write everything to args.out."""
     start = time.perf_counter()
-    train_ids, val_ids, test_ids = _subject_ids(args)
+    defaults = BY_RESOLUTION[args.resolution]
+    per_view = args.slices or defaults["slices"]
+    crop = defaults["crop"] if args.crop is None else args.crop
+    synth_name = args.synth or defaults["synth"]
+    train_ids, val_ids, test_ids = job_data.subject_ids(
+        args.subjects, args.epochs, args.val_subjects, args.test_subjects)
     out = _output_folder(args.out)
     if args.backend is not None:
         set_backend(args.backend)
     set_random_seed(args.seed)
-    template = datasets.icbm152(resolution=2)
-    generator = data.SynthGenerator(template, seed=args.seed)
+    template = datasets.icbm152(resolution=args.resolution)
+    options = {} if synth_name == "default" else synth.preset(synth_name)
+    generator = data.SynthGenerator(template, seed=args.seed, **options)
     voxel_mm = float(data.voxel_sizes(template.affine)[0])
-    card = recipe.new_card(args.model, template.class_names, args.axis, voxel_mm)
+    card = recipe.new_card(args.model, template.class_names, data.VIEWS[args.views[0]],
+                           voxel_mm, views=args.views)
     print(f"minicnn {__version__} train: model {args.model!r}, backend {get_backend()}, "
-          f"seed {args.seed}, output in {out}")
+          f"seed {args.seed}, {args.resolution} mm, views {', '.join(args.views)}, "
+          f"output in {out}")
 
+    sampler = job_data.Sampler(generator, card, per_view, crop, template.affine, args.seed)
     per_epoch = [train_ids[e * args.subjects:(e + 1) * args.subjects]
                  for e in range(args.epochs)]
-    blocks = [_slices(generator, ids, args.axis, args.slices, card) for ids in per_epoch]
-    x_val, y_val = _slices(generator, val_ids, args.axis, args.slices, card)
-    flip = data.left_right_axis(template.affine, args.axis)
-    train = SubjectsPerEpoch(blocks, args.batch_size, card["n_classes"], args.seed,
-                             augment=data.Augmenter(flip_axis=flip, max_rotation=0.0,
-                                                    gain=0.0, shift=0.0))
-    shape = blocks[0][0].shape[1:]
-    print(f"data: {args.epochs} x {train.n_samples} training slices from synthetic "
-          f"subjects {_span(train_ids)} ({args.subjects} new ones per epoch), "
-          f"{len(x_val)} validation slices from {_span(val_ids)}, padded to {shape[0]} x "
-          f"{shape[1]} ({time.perf_counter() - start:.0f} s)")
+    train = job_data.EpochBlocks(sampler, per_epoch, args.batch_size, card["n_classes"],
+                                 args.seed)
+    x_val, y_val = sampler.subjects(val_ids)
+    shape = sampler.shape + (1,)
+    sample = f"{crop} x {crop} crops" if crop else \
+        f"slices padded to {shape[0]} x {shape[1]}"
+    print(f"data: {args.epochs} x {train.n_samples} training {sample} from synthetic "
+          f"subjects {_span(train_ids)} ({args.subjects} new ones per epoch, "
+          f"{synth_name!r} distribution), {len(x_val)} validation ones from "
+          f"{_span(val_ids)} ({time.perf_counter() - start:.0f} s)")
 
     model = recipe.build(card, shape)
     n_classes = card["n_classes"]
@@ -220,11 +254,12 @@ def run(args):
                    "optimizer": "Adam", "learning_rate": args.learning_rate,
                    "schedule": f"cosine decay to {FINAL_RATE:g} x over {steps} steps",
                    "loss": args.loss, "augmentation": "left-right flips",
-                   "axis": args.axis, "voxel_mm": voxel_mm,
-                   "input_shape": list(shape),
+                   "resolution_mm": args.resolution, "views": args.views,
+                   "voxel_mm": voxel_mm, "synth": synth_name, "crop": crop,
+                   "input_shape": list(shape), "slices_per_subject_and_view": per_view,
                    "train_subjects": train_ids, "val_subjects": val_ids,
-                   "test_subjects": test_ids, "train_slices_per_epoch": train.n_samples,
-                   "val_slices": len(x_val), "slices_per_subject": args.slices},
+                   "test_subjects": test_ids, "train_samples_per_epoch": train.n_samples,
+                   "val_samples": len(x_val)},
         "history": history.history,
         "steps": {"loss": step_log.loss, "learning_rate": step_log.learning_rate,
                   "epoch": step_log.epoch_of_step},
@@ -241,68 +276,6 @@ def run(args):
 
 
 # ------------------------------------------------------------------- data
-def _subject_ids(args):
-    """Training, validation and held-out subject ids: three disjoint blocks."""
-    n_train = args.subjects * args.epochs
-    if n_train > VAL_FIRST:
-        raise ValueError(f"--subjects x --epochs = {n_train} training subjects would "
-                         f"reach the validation subjects (ids from {VAL_FIRST}); use at "
-                         f"most {VAL_FIRST}")
-    if args.val_subjects > TEST_FIRST - VAL_FIRST:
-        raise ValueError(f"--val-subjects {args.val_subjects} would reach the held-out "
-                         f"subjects (ids from {TEST_FIRST}); use at most "
-                         f"{TEST_FIRST - VAL_FIRST}")
-    return (list(range(n_train)), list(range(VAL_FIRST, VAL_FIRST + args.val_subjects)),
-            list(range(TEST_FIRST, TEST_FIRST + args.test_subjects)))
-
-
-class SubjectsPerEpoch:
-    """Batches for fit: epoch e trains on the slices of its own subjects.
-
-    blocks[e] = (x (N_e, H, W, 1), y (N_e, H, W)) holds epoch e's subjects, so
-    no brain is seen twice and the network cannot learn one by heart. Each
-    block is cut to the same number of slices (a seeded random subset of the
-    larger ones; subjects differ by a few non-empty slices), so every epoch
-    has the same number of batches, as fit's progress bar expects.
-    """
-
-    def __init__(self, blocks, batch_size, n_classes, seed, augment=None):
-        choose = np.random.default_rng([seed, len(blocks)])
-        self.n_samples = min(len(y) for _, y in blocks)
-        self.epochs = []
-        for e, (x, y) in enumerate(blocks):
-            keep = np.sort(choose.choice(len(y), self.n_samples, replace=False))
-            self.epochs.append(data.BatchIterator(
-                x[keep], y[keep], batch_size=batch_size, n_classes=n_classes,
-                augment=augment, seed=np.random.default_rng([seed, e])))
-        self.epoch = 0
-
-    def __len__(self):
-        return len(self.epochs[0])
-
-    def __iter__(self):
-        batches = self.epochs[self.epoch % len(self.epochs)]
-        self.epoch += 1
-        yield from batches
-
-
-def _slices(generator, ids, axis, limit, card):
-    """Non-empty slices of the given subjects, normalised and padded as the
-    card says: x (N, H, W, 1) float32, y (N, H, W) uint8."""
-    xs, ys = [], []
-    for k in ids:
-        x, y, _ = generator.slices(k, axis=axis)          # the whole volume, as slices
-        x = recipe.normalise(x, card)                     # statistics of the volume
-        keep = np.flatnonzero(y.reshape(len(y), -1).any(axis=1))
-        if limit is not None and len(keep) > limit:
-            keep = keep[np.linspace(0, len(keep) - 1, limit).round().astype(int)]
-        xs.append(x[keep])
-        ys.append(y[keep].astype(np.uint8))
-    x, _ = data.pad_to_multiple(np.concatenate(xs), card["pad_multiple"])
-    y, _ = data.pad_to_multiple(np.concatenate(ys), card["pad_multiple"])
-    return x, y
-
-
 def _span(ids):
     return f"{ids[0]}-{ids[-1]}" if len(ids) > 1 else f"{ids[0]}"
 
