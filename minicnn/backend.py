@@ -9,18 +9,23 @@ The operations a training step spends its time in also have compiled pairs
 in ``minicnn.numba_kernels``. ``TABLE`` below lists them, each with the scope
 it covers; it is the whole of what "backend" means in minicnn:
 
-| operation                        | compiled pair runs when                     |
-|----------------------------------|---------------------------------------------|
-| conv2d, conv2d_transpose         | always                                      |
-| max_pool2d, upsample_nearest2d   | always                                      |
-| relu                             | always                                      |
-| softmax, concatenate             | along the last axis (the channels)          |
-| categorical_crossentropy         | along the last axis                         |
-| sparse_categorical_crossentropy  | from_logits=True                            |
+| operation                        | compiled pair (numba_kernels.)  | runs when                          |
+|----------------------------------|---------------------------------|------------------------------------|
+| conv2d, conv2d_relu              | direct_conv                     | stride 1, no dilation, C_out <= 64 |
+| conv2d, conv2d_relu              | conv                            | always                             |
+| conv2d_transpose                 | conv                            | always                             |
+| max_pool2d                       | pooling                         | always                             |
+| upsample_nearest2d               | upsampling                      | always                             |
+| relu                             | activations                     | always                             |
+| softmax                          | activations                     | along the last axis                |
+| concatenate                      | merging                         | along the last axis                |
+| categorical_crossentropy         | losses                          | along the last axis                |
+| sparse_categorical_crossentropy  | losses                          | from_logits=True                   |
 
-Everything else (sigmoid, tanh, dropout, batch normalisation, padding,
-bilinear upsampling, Add, binary cross-entropy, Dice) and every call outside
-a compiled pair's scope runs its NumPy pair on both backends.
+The rows of an operation are tried in order; the first whose condition
+holds runs. Everything else (sigmoid, tanh, dropout, batch normalisation,
+padding, bilinear upsampling, Add, binary cross-entropy, Dice) and every
+call outside a compiled pair's scope runs its NumPy pair on both backends.
 
 Choosing
 --------
@@ -59,6 +64,12 @@ Compiled.__doc__ = """A compiled pair: ``minicnn.numba_kernels.<module>`` holds
 when it runs, `applies(*forward_arguments)` decides it (None: always)."""
 
 
+def _direct_conv_applies(x, kernel, bias, geom):
+    """The direct convolution's scope (``numba_kernels.direct_conv.applies``),
+    written here so that deciding does not import Numba code."""
+    return geom.strides == (1, 1) and geom.dilation == (1, 1) and kernel.shape[3] <= 64
+
+
 def _last_axis(axis, ndim):
     """True if `axis` (negative or not) is the last of `ndim` axes."""
     return axis % ndim == ndim - 1
@@ -66,7 +77,12 @@ def _last_axis(axis, ndim):
 
 # operation: (its NumPy pair's module, compiled pairs in order of preference)
 TABLE = {
-    "conv2d": (conv, [Compiled("conv", "always", None)]),
+    "conv2d": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64",
+                               lambda *args: _direct_conv_applies(*args)),
+                      Compiled("conv", "always", None)]),
+    "conv2d_relu": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64",
+                                    lambda *args: _direct_conv_applies(*args)),
+                           Compiled("conv", "always", None)]),
     "conv2d_transpose": (conv, [Compiled("conv", "always", None)]),
     "max_pool2d": (pooling, [Compiled("pooling", "always", None)]),
     "upsample_nearest2d": (upsampling, [Compiled("upsampling", "always", None)]),

@@ -47,12 +47,34 @@ def _one_hot(labels, classes, dtype):
 # reach both sides of every compiled pair's scope.
 def _conv2d_cases(dtype):
     for n, h, w, c, f, kernel, strides, padding, dilation in (
-            CONV_CASES + STRIDED_DILATED_CASES):
+            CONV_CASES + STRIDED_DILATED_CASES + DIRECT_CASES):
         x = _random((n, h, w, c), dtype)
         k = _random((*kernel, c, f), dtype, seed=1)
         geom = conv_geometry((h, w), kernel, strides, dilation, padding)
         for bias in (_random((f,), dtype, seed=2), None):
             yield x, k, bias, geom
+
+
+# Stride 1, no dilation, wider than the direct kernel's pixel blocks (12 or
+# 14), so its interior blocks, the shifted last block and both borders run:
+# 1 and 3 input channels (the first-layer kernel), 16 and 32 channels (one
+# and two 16-float vectors), 5 and 64 filters, a 5 x 5 kernel, 'valid',
+# asymmetric 'same' and a width smaller than one block.
+DIRECT_CASES = [
+    (2, 6, 37, 1, 32, (3, 3), (1, 1), "same", (1, 1)),
+    (1, 5, 29, 3, 16, (3, 3), (1, 1), "valid", (1, 1)),
+    (1, 6, 31, 16, 5, (3, 3), (1, 1), "same", (1, 1)),
+    (2, 4, 40, 32, 64, (3, 3), (1, 1), "same", (1, 1)),
+    (1, 7, 33, 6, 16, (5, 5), (1, 1), "same", (1, 1)),
+    (1, 8, 30, 8, 32, (2, 2), (1, 1), "same", (1, 1)),      # odd pad bottom/right
+    (3, 5, 6, 16, 16, (3, 3), (1, 1), "same", (1, 1)),      # narrower than a block
+    (1, 5, 9, 4, 96, (3, 3), (1, 1), "same", (1, 1)),       # 96 filters: im2col's
+]
+
+
+def _conv2d_relu_cases(dtype):
+    for x, k, bias, geom in _conv2d_cases(dtype):
+        yield x, k, bias, geom
 
 
 def _conv2d_transpose_cases(dtype):
@@ -131,6 +153,7 @@ def _sparse_categorical_crossentropy_cases(dtype):
 
 CASES = {
     "conv2d": _conv2d_cases,
+    "conv2d_relu": _conv2d_relu_cases,
     "conv2d_transpose": _conv2d_transpose_cases,
     "max_pool2d": _max_pool2d_cases,
     "upsample_nearest2d": _upsample_nearest2d_cases,
@@ -239,23 +262,27 @@ def test_convolutions_agree_in_tiny_chunks(entry, dtype, monkeypatch):
 
 @pytest.mark.parametrize("operation", sorted(backend.TABLE))
 def test_choose_follows_the_scope(operation):
-    """On 'numba' the compiled pair runs exactly where its scope holds; on
-    'numpy' always the NumPy pair; and the cases reach both sides."""
-    compiled = backend.TABLE[operation][1][0]
-    sides = set()
+    """On 'numba' the first compiled pair whose scope holds runs (the NumPy
+    pair if none does); on 'numpy' always the NumPy pair; and the cases
+    reach both sides of every scope that is not 'always'."""
+    entries = backend.TABLE[operation][1]
+    sides = {compiled.module: set() for compiled in entries}
     previous = minicnn.get_backend()
     try:
         for args in CASES[operation](np.float64):
+            holds = [compiled.applies is None or compiled.applies(*args) for compiled in entries]
+            for compiled, held in zip(entries, holds):
+                sides[compiled.module].add(held)
+            expected = next((f"numba:{c.module}" for c, h in zip(entries, holds) if h), "numpy")
             minicnn.set_backend("numba")
-            inside = compiled.applies is None or compiled.applies(*args)
-            sides.add(inside)
-            chosen = backend.choose(operation, *args).name
-            assert chosen == (f"numba:{compiled.module}" if inside else "numpy")
+            assert backend.choose(operation, *args).name == expected
             minicnn.set_backend("numpy")
             assert backend.choose(operation, *args).name == "numpy"
     finally:
         minicnn.set_backend(previous)
-    assert sides == ({True} if compiled.applies is None else {True, False}), sides
+    for compiled in entries:
+        wanted = {True} if compiled.applies is None else {True, False}
+        assert sides[compiled.module] == wanted, (compiled.module, sides)
 
 
 def test_every_operation_has_cases_and_both_pairs():
@@ -266,17 +293,18 @@ def test_every_operation_has_cases_and_both_pairs():
 
 
 def test_the_docstring_table_lists_the_table():
-    """The table in backend's docstring is the documentation of TABLE."""
+    """The table in backend's docstring is the documentation of TABLE: the
+    same (operation, compiled module, scope) rows, in the same order."""
     rows = [line for line in backend.__doc__.splitlines() if line.startswith("| ")][1:]
-    documented = {}
+    documented = []
     for row in rows:
-        names, scope = (cell.strip() for cell in row.strip("|").split("|"))
-        for name in names.split(", "):
-            documented[name] = scope
-    assert set(documented) == set(backend.TABLE)
-    for operation, (_, entries) in backend.TABLE.items():
-        scope = entries[0].scope
-        assert documented[operation].startswith(scope), (operation, scope)
+        names, module, scope = (cell.strip() for cell in row.strip("|").split("|"))
+        documented += [(name, module, scope) for name in names.split(", ")]
+    listed = [(operation, compiled.module, compiled.scope) for operation, compiled in ENTRIES]
+    assert sorted(documented) == sorted(listed)
+    for operation in backend.TABLE:
+        assert ([r for r in documented if r[0] == operation]
+                == [r for r in listed if r[0] == operation])
 
 
 def test_a_layer_keeps_its_pair_for_backward():
@@ -397,3 +425,23 @@ def test_without_numba_the_default_is_numpy_and_asking_for_numba_fails():
     assert default == "numpy"
     assert len(warned) == 1 and "numba does not import" in warned[0]
     assert refused and "set_backend('numba') needs the numba package" in refused
+
+
+def test_direct_convolution_does_not_depend_on_the_thread_count():
+    """Each output is summed by one thread in one order, so 1 and 2 threads
+    give the same bits (a seed reproduces a run on any core count)."""
+    import numba
+    from minicnn.numba_kernels import direct_conv
+    x = _random((4, 20, 45, 32), np.float32)
+    k = _random((3, 3, 32, 32), np.float32, seed=1)
+    b = _random((32,), np.float32, seed=2)
+    geom = conv_geometry((20, 45), (3, 3), (1, 1), (1, 1), "same")
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one, _ = direct_conv.conv2d_relu_forward(x, k, b, geom)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        two, _ = direct_conv.conv2d_relu_forward(x, k, b, geom)
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(one, two)

@@ -55,6 +55,7 @@ input of size OH, which is how TensorFlow computes it.
 """
 from collections import namedtuple
 
+from .activations import relu_backward, relu_forward
 from .im2col import (col2im, conv_output_size, effective_kernel_size, im2col,
                      pad_hw, padding_amounts, unpad_hw)
 
@@ -138,6 +139,26 @@ def conv2d_backward(dy, cache):
     dkernel = conv2d_weight_grad(x, dy, kernel.shape, geom)
     dbias = dy.sum(axis=(0, 1, 2)) if has_bias else None
     return dx, dkernel, dbias
+
+
+# ------------------------------------------------------- Conv2D + ReLU
+def conv2d_relu_forward(x, kernel, bias, geom):
+    """y = max(conv(x, kernel) + bias, 0), a Conv2D with activation='relu'.
+
+    Here simply the two kernels one after the other. The ReLU's cache holds
+    y in place of its input z = conv(x) + bias: its backward only asks where
+    z > 0, which is exactly where y > 0, and keeping y lets z be freed (and
+    lets a compiled twin apply the ReLU as it writes each output, never
+    storing z). Cache: (the convolution's cache, the ReLU's)."""
+    z, conv_cache = conv2d_forward(x, kernel, bias, geom)
+    y, _ = relu_forward(z)
+    return y, (conv_cache, (y, None, 0.0, 0.0))
+
+
+def conv2d_relu_backward(dy, cache):
+    """(dx, dkernel, dbias): the ReLU's backward, then the convolution's."""
+    conv_cache, relu_cache = cache
+    return conv2d_backward(relu_backward(dy, relu_cache), conv_cache)
 
 
 # ----------------------------------------------------------- Conv2DTranspose

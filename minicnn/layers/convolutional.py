@@ -68,14 +68,20 @@ class _BaseConv(Layer):
         super().build(input_shape)
 
     def _forward(self, x, training):
-        z, conv_kept = backend.run_forward(
-            self.operation, x, self.params["kernel"], self.params.get("bias"),
-            self._geometry(x.shape[1:3]))
+        args = (x, self.params["kernel"], self.params.get("bias"), self._geometry(x.shape[1:3]))
+        if self.operation == "conv2d" and self._activation == "relu":
+            # One operation, so that a compiled kernel can apply the ReLU as it
+            # writes each output (see functional.conv.conv2d_relu_forward).
+            y, kept = backend.run_forward("conv2d_relu", *args)
+            return y, (kept, None, None)
+        z, conv_kept = backend.run_forward(self.operation, *args)
         y, activation_kept = backend.activation_forward(self._activation, z)
         return y, (conv_kept, activation_kept, z)
 
     def _backward(self, dy, cache):
         conv_kept, activation_kept, _ = cache
+        if activation_kept is None:                       # the fused convolution + ReLU
+            return self._gradients(*backend.run_backward(dy, conv_kept))
         return self._backward_from_logits(backend.run_backward(dy, activation_kept), cache)
 
     def output_logits(self):
@@ -85,7 +91,9 @@ class _BaseConv(Layer):
 
     def _backward_from_logits(self, dz, cache):
         """The convolution's backward from dz = dL/dz, z = conv(x) + bias."""
-        dx, dkernel, dbias = backend.run_backward(dz, cache[0])
+        return self._gradients(*backend.run_backward(dz, cache[0]))
+
+    def _gradients(self, dx, dkernel, dbias):
         grads = {"kernel": dkernel}
         if self.use_bias:
             grads["bias"] = dbias

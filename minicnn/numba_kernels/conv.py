@@ -51,6 +51,7 @@ import numpy as np
 
 from ..functional.conv import ConvGeometry
 from ._workspace import ones, scratch
+from .activations import relu_backward, relu_forward
 from .im2col import col2im_images, im2col_rows
 
 # Target size of one chunk of the column matrix: a few MB keeps it in the
@@ -64,7 +65,7 @@ def _common(*arrays):
     return [np.ascontiguousarray(a, dtype=dtype) for a in arrays]
 
 
-def _inputs(x, kernel, bias):
+def common_inputs(x, kernel, bias):
     """x and kernel in their common dtype, and the bias cast to it (as the
     NumPy kernel's in-place ``y += bias`` does)."""
     x, kernel = _common(x, kernel)
@@ -199,7 +200,7 @@ def conv2d_weight_bias_grad(x, dy, kernel_shape, geom, with_bias=False):
 # -------------------------------------------------------------------- Conv2D
 def conv2d_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_forward``: (y, cache)."""
-    x, kernel, bias_cast = _inputs(x, kernel, bias)
+    x, kernel, bias_cast = common_inputs(x, kernel, bias)
     y = conv2d(x, kernel, geom, bias_cast)
     return y, (x, kernel, bias is not None, geom)
 
@@ -232,10 +233,24 @@ def conv2d_backward(dy, cache):
     return dx, dkernel, dbias
 
 
+def conv2d_relu_forward(x, kernel, bias, geom):
+    """Numba twin of ``functional.conv.conv2d_relu_forward``: the convolution,
+    then the ReLU in one compiled pass."""
+    z, conv_cache = conv2d_forward(x, kernel, bias, geom)
+    y, _ = relu_forward(z)
+    return y, (conv_cache, (y, None, 0.0, 0.0))     # y for the ReLU: see functional
+
+
+def conv2d_relu_backward(dy, cache):
+    """Numba twin of ``functional.conv.conv2d_relu_backward``."""
+    conv_cache, relu_cache = cache
+    return conv2d_backward(relu_backward(dy, relu_cache), conv_cache)
+
+
 # ----------------------------------------------------------- Conv2DTranspose
 def conv2d_transpose_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_transpose_forward``: (y, cache)."""
-    x, kernel, bias_cast = _inputs(x, kernel, bias)
+    x, kernel, bias_cast = common_inputs(x, kernel, bias)
     y = conv2d_input_grad(x, kernel, geom, bias_cast)
     return y, (x, kernel, bias is not None, geom)
 
