@@ -349,12 +349,9 @@ def test_export_refuses_weights_float16_cannot_hold(weights, tmp_path):
         pretrained.export(big, tmp_path / "nowhere")
 
 
-def test_the_shipped_model_loads_if_there_is_one():
-    """The weights shipped in this checkout (none until one is trained)."""
-    try:
-        path = pretrained.weights_path()
-    except FileNotFoundError:
-        pytest.skip("no pretrained model ships in minicnn/pretrained yet")
+def test_the_shipped_model_loads():
+    """The weights shipped in this checkout: float16, a version 2 card, the notice."""
+    path = pretrained.weights_path()
     card = recipe.load_card(path)
     assert card["version"] == 2 and card["weights_dtype"] == "float16"
     with np.load(path) as stored:

@@ -1,6 +1,5 @@
 """The package's data: a wheel built with ``pip wheel .`` carries the embedded
-template and the pretrained model (a stand-in here, exported as the real one
-will be), and all of it stays under 20 MB."""
+template and the pretrained model, and all of it stays under 20 MB."""
 import configparser
 import shutil
 import subprocess
@@ -10,8 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minicnn import datasets, pretrained
-from minicnn.cli import recipe
+from minicnn import pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 20 * 2 ** 20                       # bytes
@@ -30,25 +28,16 @@ def package_data_files(root=ROOT):
     return files
 
 
-def _unet_bytes_in_float16():
-    card = recipe.new_card("unet", datasets.icbm152(resolution=2).class_names, 2, 1.0)
-    return 2 * recipe.build(card, (8, 8, 1)).count_params()
-
-
 def test_package_data_stays_under_20_mb_with_the_pretrained_unet():
-    """What ships now, plus the course's U-Net in float16 if no model ships
-    yet (1,946,408 weights, 3.9 MB): the real weights must fit too."""
     files = package_data_files()
-    assert any(f.name == "icbm152_1mm_t1.nii.gz" for f in files)
+    names = {f.name for f in files}
+    assert {"icbm152_1mm_t1.nii.gz", pretrained.WEIGHTS, "model.json"} <= names
     total = sum(f.stat().st_size for f in files)
-    if not (ROOT / "minicnn" / "pretrained" / pretrained.WEIGHTS).is_file():
-        total += _unet_bytes_in_float16()
     assert total < LIMIT, f"{total / 2 ** 20:.1f} MB"
 
 
 def test_a_wheel_carries_the_template_and_the_pretrained_model(tmp_path):
-    """A copy of the project with a stand-in model exported into
-    minicnn/pretrained, built by pip as a user would."""
+    """A copy of the project, built by pip as a user would."""
     source = tmp_path / "source"
     source.mkdir()
     for name in SOURCES:
@@ -57,10 +46,7 @@ def test_a_wheel_carries_the_template_and_the_pretrained_model(tmp_path):
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.tmp"))
         else:
             shutil.copy2(ROOT / name, source / name)
-    card = recipe.new_card("unet-small", datasets.icbm152(resolution=2).class_names, 2, 2.0,
-                           views=["axial", "coronal", "sagittal"])
-    recipe.save_model(recipe.build(card, (8, 8, 1)), card, tmp_path / "model.npz")
-    exported = pretrained.export(tmp_path / "model.npz", source / "minicnn" / "pretrained")
+    shipped = ROOT / "minicnn" / "pretrained" / pretrained.WEIGHTS
 
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps",
                            "-w", str(tmp_path / "dist"), "-q"],
@@ -78,7 +64,7 @@ def test_a_wheel_carries_the_template_and_the_pretrained_model(tmp_path):
         data_bytes = sum(i.file_size for i in archive.infolist()
                          if not i.filename.endswith(".py") and "dist-info" not in i.filename)
     with np.load(tmp_path / "unpacked" / "minicnn" / "pretrained" / "model.npz") as inside, \
-            np.load(exported) as original:
+            np.load(shipped) as original:
         assert inside.files == original.files
         for key in original.files:
             np.testing.assert_array_equal(inside[key], original[key])

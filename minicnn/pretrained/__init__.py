@@ -1,8 +1,11 @@
-"""The pretrained model that ships inside minicnn, once one has been trained.
+"""The pretrained model that ships inside minicnn.
 
     minicnn predict --input T1.nii.gz --output labels.nii.gz     # no --weights
 
-uses the model in this package's folder, three files:
+uses the model in this package's folder: the course's U-Net trained at 1 mm
+on slices along all three views of synthetic subjects (BUILD.json gives the
+command, the machine, the checksums and the held-out Dice; ``python -m
+minicnn.pretrained.build`` trains it again). Three files make the model:
 
     model.npz    the weights, stored as float16 (half the size); loaded as float32
     model.json   its model card (``minicnn.cli.recipe``, version 2) with two more
@@ -11,10 +14,10 @@ uses the model in this package's folder, three files:
                  citations: the weights derive from the template (they were
                  trained on it and on synthetic subjects made from it)
 
-They are package data (setup.cfg), so a wheel carries them. Until a model
-has been trained for this package they are absent: ``weights_path()``
-raises, and ``minicnn predict`` without --weights stops saying so rather
-than use anything else.
+They are package data (setup.cfg), so a wheel carries them. Where they are
+absent (a checkout with the model deleted), ``weights_path()`` raises and
+``minicnn predict`` without --weights stops saying so rather than use
+anything else.
 
 A model trained by ``minicnn train`` (or a script that writes the weights
 and card with ``recipe.save_model``) becomes the shipped one with
@@ -29,7 +32,7 @@ nearest float16: a relative error of at most 2**-11 (4.9e-4) for
 would become inf). Loading casts them back to float32 (``load_weights``
 sets each weight in its layer's dtype). The label maps predicted with the
 float16 weights agree with those of the float32 weights to a Dice of at
-least FLOAT16_MIN_DICE per class (tests/test_pretrained.py on a small
+least FLOAT16_MIN_DICE per class (tests/test_cli_predict.py on a small
 trained U-Net).
 """
 import os

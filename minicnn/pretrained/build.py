@@ -34,7 +34,7 @@ import numpy as np
 from .. import __version__
 from ..cli import main as cli_main
 from ..cli import recipe
-from . import DIRECTORY, WEIGHTS, export
+from . import DIRECTORY, export
 
 COMMAND = ["train", "--resolution", "1", "--views", "all", "--epochs", "8",
            "--seed", "0"]
@@ -77,12 +77,13 @@ def heldout_dice(metrics):
     return {name: scores["dice"] for name, scores in metrics["heldout"].items()}
 
 
-def build(out):
-    """Train into `out`, export the weights into this package, write BUILD.json."""
+def build(out, folder=DIRECTORY):
+    """Train into `out`, export the weights into `folder` (this package's by
+    default) and write BUILD.json beside them; return the record."""
     start = time.perf_counter()
     metrics = train(out)
     trained = os.path.join(out, "model.npz")
-    shipped = export(trained)
+    shipped = export(trained, folder)
     record = {
         "command": ["minicnn"] + COMMAND,
         "minicnn": __version__, "numpy": np.__version__,
@@ -98,15 +99,15 @@ def build(out):
         "dice_tolerance": DICE_TOLERANCE,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    recipe.write_json(os.path.join(DIRECTORY, RECORD), record)
+    recipe.write_json(os.path.join(folder, RECORD), record)
     print(f"exported {shipped}; recorded {RECORD} (sha256 {record['sha256_shipped_weights']})")
     return record
 
 
-def verify(out):
-    """Train again into `out` and compare with BUILD.json; return 0 if every
-    held-out Dice is within DICE_TOLERANCE of the recorded one, else 1."""
-    with open(os.path.join(DIRECTORY, RECORD), encoding="utf-8") as f:
+def verify(out, folder=DIRECTORY):
+    """Train again into `out` and compare with `folder`'s BUILD.json; return 0
+    if every held-out Dice is within DICE_TOLERANCE of the recorded one, else 1."""
+    with open(os.path.join(folder, RECORD), encoding="utf-8") as f:
         record = json.load(f)
     if record["command"] != ["minicnn"] + COMMAND:
         print(f"the recorded command {record['command']} is not this script's "
