@@ -3,9 +3,10 @@
     python benchmarks/run.py                 # the whole table (a few minutes)
     python benchmarks/run.py --json out.json # also write every number as JSON
     python benchmarks/run.py --only unet --backends numba
+    python benchmarks/run.py --only job      # the main job's network and convolutions
 
 Each framework runs in its own worker processes (``worker.py``): one for the
-ops, one for the U-Net, so each reports its own peak memory. The driver runs
+ops, one for the U-Net, one for the main job's network and convolutions, so each reports its own peak memory. The driver runs
 the cases round by round, every case on every framework in turn (the order
 rotating between rounds), so a burst of load on a shared machine hits all
 columns alike; the table gives medians over the rounds after the warm-up.
@@ -31,6 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from cases import CONV3, CONV3_KINDS, OPS, UNET, conv3_flops, conv3_name  # noqa: E402
+from job_cases import JOB_NET, JOB_OPS  # noqa: E402
 from report import print_table, targets  # noqa: E402
 
 FRAMEWORKS = ("numba", "numpy", "torch")
@@ -111,8 +113,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up rounds (default 2)")
     parser.add_argument("--threads", type=int, default=2, help="threads per framework")
-    parser.add_argument("--only", default="ops,unet,jit",
-                        help="comma-separated groups among ops, unet, jit")
+    parser.add_argument("--only", default="ops,unet,job,jit",
+                        help="comma-separated groups among ops, unet, job, jit")
     parser.add_argument("--backends", default="numba,numpy",
                         help="minicnn backends to run (numba, numpy)")
     parser.add_argument("--cases", default="",
@@ -145,8 +147,10 @@ def main(argv=None):
                           "cpus": os.cpu_count(), "torch_note": torch_note},
                "times": {}, "rss_mb": {}, "rss_ready_mb": {}, "info": {}}
     selected = [name for name, _ in OPS if args.cases in name]
-    for group, names in (("ops", selected), ("unet", [name for name, _ in UNET])):
-        if group not in groups:
+    job = [name for name, _ in JOB_OPS + JOB_NET if args.cases in name]
+    for group, names in (("ops", selected), ("unet", [name for name, _ in UNET]),
+                         ("job", job)):
+        if group not in groups or not names:
             continue
         log(f"{group}: starting {', '.join(frameworks)}")
         workers = [Worker(f, group, env) for f in frameworks]
@@ -163,7 +167,7 @@ def main(argv=None):
     results["gflops"] = {conv3_name(s, ci, co, kind): conv3_flops(s, ci, co) / 1e9
                          for s, ci, co in CONV3 for kind in CONV3_KINDS}
     results["targets"] = targets(results)
-    print_table(results, OPS + UNET)
+    print_table(results, OPS + UNET + JOB_OPS + JOB_NET)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as out:
             json.dump(results, out, indent=2)

@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from cases import (BATCH, BOTTLENECK, CLASSES, CONV3, FILTERS, IMAGE, conv3_name)
+from job_cases import (JOB_BATCH, JOB_BOTTLENECK, JOB_CLASSES, JOB_CONV3, JOB_FILTERS,
+                       JOB_SHAPE, job_conv3_name)
 
 aten = torch.ops.aten
 
@@ -79,23 +81,26 @@ def torch_ops():
     return cases
 
 
+def _block(c_in, c_out):
+    """Two 3x3 'same' convolutions, each followed by ReLU."""
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(c_in, c_out, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(c_out, c_out, 3, padding=1), torch.nn.ReLU())
+
+
 class UNet(torch.nn.Module):
     """The benchmark U-Net (see cases.py), written the usual PyTorch way."""
 
     def __init__(self):
         super().__init__()
 
-        def block(c_in, c_out):
-            return torch.nn.Sequential(
-                torch.nn.Conv2d(c_in, c_out, 3, padding=1), torch.nn.ReLU(),
-                torch.nn.Conv2d(c_out, c_out, 3, padding=1), torch.nn.ReLU())
         channels = [1, *FILTERS]
-        self.down = torch.nn.ModuleList(block(a, b) for a, b in zip(channels, FILTERS))
-        self.middle = block(FILTERS[-1], BOTTLENECK)
+        self.down = torch.nn.ModuleList(_block(a, b) for a, b in zip(channels, FILTERS))
+        self.middle = _block(FILTERS[-1], BOTTLENECK)
         widths = [BOTTLENECK, *reversed(FILTERS)]
         self.up = torch.nn.ModuleList(torch.nn.ConvTranspose2d(a, b, 2, stride=2)
                                       for a, b in zip(widths, widths[1:]))
-        self.decode = torch.nn.ModuleList(block(2 * f, f) for f in reversed(FILTERS))
+        self.decode = torch.nn.ModuleList(_block(2 * f, f) for f in reversed(FILTERS))
         self.head = torch.nn.Conv2d(FILTERS[0], CLASSES, 1)
 
     def forward(self, x):
@@ -129,3 +134,68 @@ def torch_unet():
         with torch.no_grad():
             return model(x)
     return {"U-Net training step": step, "U-Net forward": forward}
+
+
+def torch_job():
+    """job_cases.py's cases in PyTorch."""
+    gen = torch.Generator().manual_seed(0)
+    cases = {}
+    with torch.no_grad():
+        for h, w, ci, co in JOB_CONV3:
+            x, k = _normal(gen, JOB_BATCH, ci, h, w), _normal(gen, co, ci, 3, 3) * 0.1
+            b, dy = _normal(gen, co), _normal(gen, JOB_BATCH, co, h, w)
+            y = F.relu(F.conv2d(x, k, b, padding=1))
+
+            def backward(x=x, k=k, y=y, dy=dy, co=co):
+                return _conv_backward(aten.threshold_backward(dy, y, 0), x, k, [co],
+                                      [1, 1], [1, 1], False, [True, True, True])
+            cases[job_conv3_name(h, w, ci, co, "forward")] = (
+                lambda x=x, k=k, b=b: F.relu(F.conv2d(x, k, b, padding=1)))
+            cases[job_conv3_name(h, w, ci, co, "backward")] = backward
+
+    torch.manual_seed(0)
+    model = CourseUNet()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.rand(JOB_BATCH, 1, *JOB_SHAPE, generator=gen)
+    labels = torch.randint(0, JOB_CLASSES, (JOB_BATCH, *JOB_SHAPE), generator=gen)
+
+    def step():
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), labels)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def forward():
+        with torch.no_grad():
+            return torch.softmax(model(x), dim=1)
+    cases["job U-Net training step"] = step
+    cases["job U-Net forward"] = forward
+    return cases
+
+
+class CourseUNet(torch.nn.Module):
+    """models.unet((80, 96, 1), 4), the main job's network, written the usual
+    PyTorch way (logits out; Keras's BatchNormalization epsilon and momentum)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = torch.nn.BatchNorm2d(1, eps=1e-3, momentum=0.01)
+        channels = [1, *JOB_FILTERS]
+        self.down = torch.nn.ModuleList(_block(a, b) for a, b in zip(channels, JOB_FILTERS))
+        self.middle = _block(JOB_FILTERS[-1], JOB_BOTTLENECK)
+        widths = [JOB_BOTTLENECK, *reversed(JOB_FILTERS)]
+        self.decode = torch.nn.ModuleList(_block(a + b, b) for a, b in zip(widths, widths[1:]))
+        self.head = torch.nn.Conv2d(JOB_FILTERS[0], JOB_CLASSES, 1)
+
+    def forward(self, x):
+        x, skips = self.norm(x), []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+            x = F.max_pool2d(x, 2)
+        x = self.middle(x)
+        for block, skip in zip(self.decode, reversed(skips)):
+            upsampled = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = block(torch.cat([upsampled, skip], dim=1))
+        return self.head(x)

@@ -3,7 +3,8 @@
     python benchmarks/worker.py FRAMEWORK GROUP
 
 FRAMEWORK is 'numba' or 'numpy' (minicnn on that backend) or 'torch';
-GROUP is 'ops', 'unet' or 'jit'. ``run.py`` starts one worker per
+GROUP is 'ops', 'unet', 'job' (the main job's network and convolutions,
+``job_cases.py``) or 'jit'. ``run.py`` starts one worker per
 (framework, group), so each has its own memory peak, and talks to it in JSON
 lines: it sends {"run": case} and reads {"seconds": s}; {"quit": true} gets
 {"maxrss_mb": peak resident memory}. The 'jit' group instead times a fresh
@@ -53,11 +54,14 @@ def _cases(framework, group):
     if framework == "torch":
         import torch
         torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
-        from torch_cases import torch_ops, torch_unet
-        return torch_ops() if group == "ops" else torch_unet()
+        from torch_cases import torch_job, torch_ops, torch_unet
+        return {"ops": torch_ops, "unet": torch_unet, "job": torch_job}[group]()
     from cases import matmul_ops, minicnn_ops, minicnn_unet
+    from job_cases import minicnn_job
     if group == "unet":
         return minicnn_unet(framework)
+    if group == "job":
+        return minicnn_job(framework)
     cases = minicnn_ops(framework)
     if framework == "numba":
         cases.update({f"matmul:{name}": fn for name, fn in matmul_ops().items()})
