@@ -9,18 +9,18 @@ The operations a training step spends its time in also have compiled pairs
 in ``minicnn.numba_kernels``. ``TABLE`` below lists them, each with the scope
 it covers; it is the whole of what "backend" means in minicnn:
 
-| operation                        | compiled pair (numba_kernels.)  | runs when                          |
-|----------------------------------|---------------------------------|------------------------------------|
-| conv2d, conv2d_relu              | direct_conv                     | stride 1, no dilation, C_out <= 64 |
-| conv2d, conv2d_relu              | conv                            | always                             |
-| conv2d_transpose                 | conv                            | always                             |
-| max_pool2d                       | pooling                         | always                             |
-| upsample_nearest2d               | upsampling                      | always                             |
-| relu                             | activations                     | always                             |
-| softmax                          | activations                     | along the last axis                |
-| concatenate                      | merging                         | along the last axis                |
-| categorical_crossentropy         | losses                          | along the last axis                |
-| sparse_categorical_crossentropy  | losses                          | from_logits=True                   |
+| operation                        | compiled pair (numba_kernels.)  | runs when                                                |
+|----------------------------------|---------------------------------|----------------------------------------------------------|
+| conv2d, conv2d_relu              | direct_conv                     | stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512 |
+| conv2d, conv2d_relu              | conv                            | always                                                   |
+| conv2d_transpose                 | conv                            | always                                                   |
+| max_pool2d                       | pooling                         | always                                                   |
+| upsample_nearest2d               | upsampling                      | always                                                   |
+| relu                             | activations                     | always                                                   |
+| softmax                          | activations                     | along the last axis                                      |
+| concatenate                      | merging                         | along the last axis                                      |
+| categorical_crossentropy         | losses                          | along the last axis                                      |
+| sparse_categorical_crossentropy  | losses                          | from_logits=True                                         |
 
 The rows of an operation are tried in order; the first whose condition
 holds runs. Everything else (sigmoid, tanh, dropout, batch normalisation,
@@ -64,10 +64,29 @@ Compiled.__doc__ = """A compiled pair: ``minicnn.numba_kernels.<module>`` holds
 when it runs, `applies(*forward_arguments)` decides it (None: always)."""
 
 
+def _has_avx512():
+    """True if the CPU has AVX-512 (as LLVM, which compiles Numba's code, sees it)."""
+    try:
+        from llvmlite import binding
+    except ImportError:                     # no Numba: no compiled pairs run anyway
+        return False
+    return bool(binding.get_host_cpu_features().get("avx512f", False))
+
+
+# The direct convolution keeps a block of pixels x 16 or 32 output channels
+# in vector registers. AVX-512 has 32 registers of 16 floats and there the
+# kernel beat im2col + GEMM at every C_out <= 64 (docs/performance.md); with
+# AVX2's 16 registers of 8 floats the block spills, and on an AVX2 CPU (AMD
+# Zen 1) it measured slower than im2col except in the first layers
+# (C_in <= 4), whose separate kernel has no channel loop to spill.
+DIRECT_CONV_ANY_C_IN = _has_avx512()
+
+
 def _direct_conv_applies(x, kernel, bias, geom):
-    """The direct convolution's scope (``numba_kernels.direct_conv.applies``),
-    written here so that deciding does not import Numba code."""
-    return geom.strides == (1, 1) and geom.dilation == (1, 1) and kernel.shape[3] <= 64
+    """The direct convolution's scope (``numba_kernels.direct_conv.applies``)
+    and where it pays, written here so that deciding does not import Numba code."""
+    return (geom.strides == (1, 1) and geom.dilation == (1, 1) and kernel.shape[3] <= 64
+            and (kernel.shape[2] <= 4 or DIRECT_CONV_ANY_C_IN))
 
 
 def _last_axis(axis, ndim):
@@ -77,10 +96,10 @@ def _last_axis(axis, ndim):
 
 # operation: (its NumPy pair's module, compiled pairs in order of preference)
 TABLE = {
-    "conv2d": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64",
+    "conv2d": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512",
                                lambda *args: _direct_conv_applies(*args)),
                       Compiled("conv", "always", None)]),
-    "conv2d_relu": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64",
+    "conv2d_relu": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512",
                                     lambda *args: _direct_conv_applies(*args)),
                            Compiled("conv", "always", None)]),
     "conv2d_transpose": (conv, [Compiled("conv", "always", None)]),

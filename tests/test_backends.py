@@ -34,6 +34,13 @@ DTYPES = [np.float64, np.float32]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 
 
+@pytest.fixture(autouse=True)
+def direct_conv_for_any_c_in(monkeypatch):
+    """The direct convolution takes C_in > 4 only on AVX-512 CPUs, where it
+    pays; these tests check what it computes on every CPU."""
+    monkeypatch.setattr(backend, "DIRECT_CONV_ANY_C_IN", True)
+
+
 def _random(shape, dtype, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
@@ -283,6 +290,21 @@ def test_choose_follows_the_scope(operation):
     for compiled in entries:
         wanted = {True} if compiled.applies is None else {True, False}
         assert sides[compiled.module] == wanted, (compiled.module, sides)
+
+
+@pytest.mark.parametrize("any_c_in", [True, False])
+def test_the_direct_convolution_takes_wide_inputs_only_where_it_pays(monkeypatch, any_c_in):
+    monkeypatch.setattr(backend, "DIRECT_CONV_ANY_C_IN", any_c_in)
+    geom = conv_geometry((8, 8), (3, 3), (1, 1), (1, 1), "same")
+    previous = minicnn.get_backend()
+    try:
+        minicnn.set_backend("numba")
+        for c_in, direct in ((1, True), (4, True), (5, any_c_in), (32, any_c_in)):
+            x, k = _random((1, 8, 8, c_in), np.float32), _random((3, 3, c_in, 32), np.float32)
+            name = backend.choose("conv2d_relu", x, k, None, geom).name
+            assert name == ("numba:direct_conv" if direct else "numba:conv"), (c_in, name)
+    finally:
+        minicnn.set_backend(previous)
 
 
 def test_every_operation_has_cases_and_both_pairs():
