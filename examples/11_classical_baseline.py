@@ -29,14 +29,13 @@ k-means, it reaches the three tissues in a hundred or two iterations. From
 three means bunched in one tail of the histogram it ends lower, with its
 means elsewhere: at another local maximum, or still crawling uphill after
 300 iterations (section 2 measures both; which start ends where depends on
-the voxels sampled). FAST starts from a k-means-like
-split for this reason.
+the voxels sampled). Hence starts taken from the data: quantiles, k-means.
 
 What an intensity model cannot know:
 
 - Where it is. A voxel is labelled by its value alone: a dark voxel is CSF
-  wherever it lies, and a grey one is GM, even at the GM/CSF border, where
-  half-CSF half-WM voxels (partial volume) look like GM. FAST adds a
+  wherever it lies, and a grey one is GM, even along the ventricles' edge,
+  where voxels half CSF and half WM (partial volume) look like GM. FAST adds a
   Markov random field, a prior that neighbours share a tissue, and
   partial-volume classes; this baseline has neither, so its errors are
   salt-and-pepper noise and thin borders.
@@ -228,8 +227,9 @@ for row, name in zip(axes, rows):
         show_errors(ax, normalised[name][:, :, z], truth[:, :, z], cut[key],
                     f"{label} errors (red)\n{wrong:.1%} of the brain's voxels")
 _common.label_legend(fig, 4, loc="outside lower center")
-fig.suptitle("Where each fails: EM mislabels tissue borders and noisy voxels (no spatial "
-             "prior); the U-Net errs mostly along thin CSF", fontsize=11)
+fig.suptitle("Where each fails (red): EM, with no spatial prior and no bias correction, at "
+             "borders, on noisy voxels and where the bias field shifts whole regions; "
+             "the U-Net mostly at borders", fontsize=11)
 _common.save(fig, out, "errors.png")
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), layout="constrained")
