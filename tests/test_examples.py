@@ -70,6 +70,11 @@ CASES = {
         ["curves.png", "comparison.png", "predictions.png"],
         ["Total params: 1,946,342", "Non-trainable params: 2", "small (< 120k)       96,615",
          "baseline (background everywhere)"]),
+    "11_classical_baseline.py": (
+        ["errors.png", "histograms.png"],
+        ["subject 2000: contrast t1", "Why the start matters (template)",
+         "synthetic 2000         EM (intensity only)", "U-Net, axial view",
+         "BUILD.json (three views, as minicnn train scored them): synthetic CSF 0.800"]),
 }
 
 
