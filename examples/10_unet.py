@@ -21,11 +21,12 @@ slice), where the simple CNN of example 09 sees 7. The skips bring back
 the fine detail that pooling dropped (example 04). H and W must divide 2**levels: the 75 x 93
 slices are padded to 80 x 96 (example 08).
 
-The lesson: on the same task and the same held-out subjects as example 09
-(the course's 3 classes on synthetic subjects, 0-7 train, 8 validates,
-9-11 are held out), the course's U-Net beats every network of example 09
-on grey and on white matter. Example 09's scores are printed beside the
-U-Nets' (from its own default run, see EXAMPLE_09 below).
+The lesson, the course's point: a U-Net should beat the simple networks.
+Same task and held-out subjects as example 09 (the course's 3 classes on
+synthetic subjects, 0-7 train, 8 validates, 9-11 are held out); example
+09's scores are printed beside the course U-Net's (from its own default
+run, see EXAMPLE_09 below), with a line that says whether the U-Net is
+ahead of every one of them on grey and on white matter.
 
 Compared here, as in the course's exercises, every one trained the same
 way for the same number of epochs:
