@@ -75,7 +75,7 @@ def label_legend(target, n_classes=4, **kwargs):
 
 
 # ---------------------------------------------------------------- options
-def setup(name, description, training=False, argv=None):
+def setup(name, description, training=False, flags=None, argv=None):
     """Parse the common options; returns (args, output folder).
 
     name: the script's name, e.g. "01_kernels_and_parameters", given by the
@@ -84,6 +84,8 @@ def setup(name, description, training=False, argv=None):
     --out says otherwise.
     training=True adds --backend (and switches minicnn to it if given), --epochs and
     --learning-rate (None when not given: each script has its defaults).
+    flags: a script's own on/off options, {"--name": "help text"} (False
+    unless given).
     argv: the options as a list of strings. By default, the command line
     when the example runs as a script; in a notebook, none (every option at
     its default).
@@ -107,6 +109,8 @@ def setup(name, description, training=False, argv=None):
                             help="passes over the training data")
         parser.add_argument("--learning-rate", type=float, default=None,
                             help="Adam's learning rate")
+    for flag, text in (flags or {}).items():
+        parser.add_argument(flag, action="store_true", help=text)
     if argv is None:
         argv = script_arguments()
         if argv is None:
@@ -258,8 +262,9 @@ def pad_pair(x, y, multiple):
 
 # --------------------------------------------------------------- training
 def train(model, x, y, n_classes, epochs, batch_size=8, learning_rate=1e-3,
-          validation=None, verbose=2):
-    """Compile with Adam + categorical cross-entropy, fit, return (history, seconds).
+          validation=None, verbose=2, loss="categorical_crossentropy"):
+    """Compile with Adam + `loss` (the course's cross-entropy unless given), fit,
+    return (history, seconds). learning_rate: a number or a schedule.
 
     The course used Adam with learning_rate=1e-4 for 3 to 10 epochs over
     about 260 subjects, i.e. thousands of steps. The examples take a few
@@ -268,7 +273,7 @@ def train(model, x, y, n_classes, epochs, batch_size=8, learning_rate=1e-3,
     than Keras's 32: more updates for the same computation.
     """
     model.compile(optimizer=optimizers.Adam(learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+                  loss=loss, metrics=["accuracy"])
     if validation is not None:
         validation = (validation[0], data.one_hot(validation[1], n_classes))
     start = time.perf_counter()
