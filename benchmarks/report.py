@@ -81,7 +81,7 @@ def print_table(results, rows):
     if cfg.get("torch_note"):
         print(cfg["torch_note"])
     print()
-    header = (f"{'op':<38}{'shape':<22}{'numba ms':>10}{'numpy ms':>10}{'torch ms':>10}"
+    header = (f"{'op':<46}{'shape':<22}{'numba ms':>10}{'numpy ms':>10}{'torch ms':>10}"
               f"{'numba/torch':>13}{'GF/s':>8}{'matmul GF/s':>13}")
     print(header)
     print("-" * len(header))
@@ -96,7 +96,7 @@ def print_table(results, rows):
             gf = f"{flops / row['numba']:.0f}"
             mm_time = times.get(f"matmul:{case}", {}).get("numba")
             mm = "" if mm_time is None else f"{flops / mm_time:.0f}"
-        print(f"{case:<38}{shape:<22}{_ms(row.get('numba')):>10}{_ms(row.get('numpy')):>10}"
+        print(f"{case:<46}{shape:<22}{_ms(row.get('numba')):>10}{_ms(row.get('numpy')):>10}"
               f"{_ms(row.get('torch')):>10}{'' if ratio is None else f'{ratio:.2f}x':>13}"
               f"{gf:>8}{mm:>13}")
     for group, label in (("unet", "U-Net training, peak RSS (MB)"),
@@ -104,11 +104,11 @@ def print_table(results, rows):
         rss = results["rss_mb"].get(group)
         if rss:
             cells = [f"{rss[f]:.0f}" if f in rss else "" for f in ("numba", "numpy", "torch")]
-            print(f"{label:<60}{cells[0]:>10}{cells[1]:>10}{cells[2]:>10}")
+            print(f"{label:<68}{cells[0]:>10}{cells[1]:>10}{cells[2]:>10}")
     ready = results["rss_ready_mb"].get("unet")
     if ready:
         cells = [f"{ready[f]:.0f}" if f in ready else "" for f in ("numba", "numpy", "torch")]
-        print(f"{'  of which imports + model, before step 1 (MB)':<60}"
+        print(f"{'  of which imports + model, before step 1 (MB)':<68}"
               f"{cells[0]:>10}{cells[1]:>10}{cells[2]:>10}")
     jit = results.get("jit")
     if jit:
