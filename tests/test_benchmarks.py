@@ -16,18 +16,24 @@ sys.path.insert(0, BENCHMARKS)
 from report import targets  # noqa: E402
 
 
-def test_run_py_prints_the_table_and_writes_json(tmp_path):
+def _run_one_round(tmp_path, group, cases):
+    """run.py on `group`'s cases containing `cases`, one round, no torch:
+    (what it printed, the results it wrote as JSON)."""
     out = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, os.path.join(BENCHMARKS, "run.py"), "--only", "ops",
-         "--cases", "relu", "--rounds", "1", "--warmup", "0", "--no-torch",
+        [sys.executable, os.path.join(BENCHMARKS, "run.py"), "--only", group,
+         "--cases", cases, "--rounds", "1", "--warmup", "0", "--no-torch",
          "--json", str(out)],
         capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "torch skipped (--no-torch)" in done.stdout
+    return done.stdout, json.loads(out.read_text())
+
+
+def test_run_py_prints_the_table_and_writes_json(tmp_path):
+    printed, results = _run_one_round(tmp_path, "ops", "relu")
+    assert "torch skipped (--no-torch)" in printed
     for case in ("relu forward", "relu backward"):
-        assert case in done.stdout
-    results = json.loads(out.read_text())
+        assert case in printed
     times = results["times"]["relu forward"]
     assert set(times) == {"numba", "numpy"} and all(t > 0 for t in times.values())
     assert "conv3x3 forward 128x128x16->16" not in results["times"]   # --cases filters
@@ -35,14 +41,7 @@ def test_run_py_prints_the_table_and_writes_json(tmp_path):
 
 def test_the_main_jobs_rows_run_on_both_backends(tmp_path):
     """The job group, filtered to its first convolution, one round."""
-    out = tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, os.path.join(BENCHMARKS, "run.py"), "--only", "job",
-         "--cases", "80x96x1->32", "--rounds", "1", "--warmup", "0", "--no-torch",
-         "--json", str(out)],
-        capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    times = json.loads(out.read_text())["times"]
+    times = _run_one_round(tmp_path, "job", "80x96x1->32")[1]["times"]
     assert set(times) == {f"job conv3x3+relu {kind} 80x96x1->32"
                           for kind in ("forward", "backward")}
     assert all(set(row) == {"numba", "numpy"} for row in times.values())
