@@ -115,24 +115,33 @@ class UNet(torch.nn.Module):
         return self.head(x)
 
 
-def torch_unet():
-    torch.manual_seed(0)
-    model = UNet()
+def _step_and_forward(model, x, labels, softmax):
+    """(training step, forward pass) of `model` on images x and integer labels:
+    Adam on the cross-entropy of the logits; the forward pass under no_grad,
+    ending in a softmax if `softmax` (as the minicnn model it stands beside)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    gen = torch.Generator().manual_seed(0)
-    x = torch.rand(BATCH, 1, IMAGE, IMAGE, generator=gen)
-    y = torch.randint(0, CLASSES, (BATCH, IMAGE, IMAGE), generator=gen)
 
     def step():
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), y)
+        loss = F.cross_entropy(model(x), labels)
         loss.backward()
         optimizer.step()
         return loss.item()
 
     def forward():
         with torch.no_grad():
-            return model(x)
+            logits = model(x)
+            return torch.softmax(logits, dim=1) if softmax else logits
+    return step, forward
+
+
+def torch_unet():
+    torch.manual_seed(0)
+    model = UNet()
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(BATCH, 1, IMAGE, IMAGE, generator=gen)
+    y = torch.randint(0, CLASSES, (BATCH, IMAGE, IMAGE), generator=gen)
+    step, forward = _step_and_forward(model, x, y, softmax=False)
     return {"U-Net training step": step, "U-Net forward": forward}
 
 
@@ -155,22 +164,10 @@ def torch_job():
 
     torch.manual_seed(0)
     model = CourseUNet()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(JOB_BATCH, 1, *JOB_SHAPE, generator=gen)
     labels = torch.randint(0, JOB_CLASSES, (JOB_BATCH, *JOB_SHAPE), generator=gen)
-
-    def step():
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(x), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    def forward():
-        with torch.no_grad():
-            return torch.softmax(model(x), dim=1)
-    cases["job U-Net training step"] = step
-    cases["job U-Net forward"] = forward
+    step, forward = _step_and_forward(model, x, labels, softmax=True)
+    cases["job U-Net training step"], cases["job U-Net forward"] = step, forward
     return cases
 
 
