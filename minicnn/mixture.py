@@ -138,10 +138,15 @@ def fit_gaussian_mixture(x, n_components=3, init="quantile", tol=1e-6, max_iter=
     """
     x = np.asarray(x, np.float64).ravel()
     if not np.all(np.isfinite(x)):
-        raise ValueError("x must be finite")
-    if n_components < 1 or np.unique(x).size < n_components:
-        raise ValueError(f"need at least {n_components} distinct samples for "
-                         f"{n_components} components")
+        raise ValueError(f"x must be finite, got {np.count_nonzero(~np.isfinite(x))} "
+                         f"NaN or infinite values among {x.size}")
+    if isinstance(n_components, bool) or not isinstance(n_components, (int, np.integer)) \
+            or n_components < 1:
+        raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+    distinct = np.unique(x).size
+    if distinct < n_components:
+        raise ValueError(f"x must hold at least n_components={n_components} distinct "
+                         f"values, got {distinct}")
     means = (initial_means(x, n_components, init, seed) if isinstance(init, str)
              else np.sort(np.asarray(init, np.float64)))
     if means.shape != (n_components,):

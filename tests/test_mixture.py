@@ -65,7 +65,9 @@ def test_initial_means_and_errors():
     np.testing.assert_allclose(mixture.initial_means(x, 3), np.quantile(x, [1 / 6, 0.5, 5 / 6]))
     with pytest.raises(ValueError, match="init"):
         mixture.fit_gaussian_mixture(x, 3, init="median")
-    with pytest.raises(ValueError, match="distinct"):
+    with pytest.raises(ValueError, match="n_components=3 distinct values, got 1"):
         mixture.fit_gaussian_mixture(np.ones(10), 3)
-    with pytest.raises(ValueError, match="finite"):
+    with pytest.raises(ValueError, match="n_components must be a positive integer, got 0"):
+        mixture.fit_gaussian_mixture(x, 0)
+    with pytest.raises(ValueError, match="finite, got 1 NaN or infinite values among 4"):
         mixture.fit_gaussian_mixture(np.array([0.0, np.nan, 1.0, 2.0]), 3)
