@@ -2,7 +2,7 @@
 """Course part 3, the U-Net: the course's network beats the simple ones; its variants compared.
 
     python examples/10_unet.py [--out DIR] [--quick] [--epochs N] [--learning-rate R]
-                               [--backend numba|numpy]
+                               [--backend numba|numpy] [--all-variants]
 
 The U-Net (Ronneberger et al. 2015) as the course builds it
 (minicnn.models.unet, see its docstring for the diagram):
