@@ -78,13 +78,15 @@ def _has_avx512():
 # kernel beat im2col + GEMM at every C_out <= 64 (docs/performance.md); with
 # AVX2's 16 registers of 8 floats the block spills, and on an AVX2 CPU (AMD
 # Zen 1) it measured slower than im2col except in the first layers
-# (C_in <= 4), whose separate kernel has no channel loop to spill.
+# (C_in <= 4), whose kernel has no channel loop to spill.
 DIRECT_CONV_ANY_C_IN = _has_avx512()
+DIRECT_CONV_SCOPE = "stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512"
 
 
-def _direct_conv_applies(x, kernel, bias, geom):
-    """The direct convolution's scope (``numba_kernels.direct_conv.applies``)
-    and where it pays, written here so that deciding does not import Numba code."""
+def direct_conv_applies(x, kernel, bias, geom):
+    """The direct convolution's scope, DIRECT_CONV_SCOPE: where it computes and
+    where it pays (``numba_kernels.direct_conv``). Written here, so that
+    deciding imports no Numba code."""
     return (geom.strides == (1, 1) and geom.dilation == (1, 1) and kernel.shape[3] <= 64
             and (kernel.shape[2] <= 4 or DIRECT_CONV_ANY_C_IN))
 
@@ -96,11 +98,9 @@ def _last_axis(axis, ndim):
 
 # operation: (its NumPy pair's module, compiled pairs in order of preference)
 TABLE = {
-    "conv2d": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512",
-                               lambda *args: _direct_conv_applies(*args)),
+    "conv2d": (conv, [Compiled("direct_conv", DIRECT_CONV_SCOPE, direct_conv_applies),
                       Compiled("conv", "always", None)]),
-    "conv2d_relu": (conv, [Compiled("direct_conv", "stride 1, no dilation, C_out <= 64, C_in <= 4 or AVX-512",
-                                    lambda *args: _direct_conv_applies(*args)),
+    "conv2d_relu": (conv, [Compiled("direct_conv", DIRECT_CONV_SCOPE, direct_conv_applies),
                            Compiled("conv", "always", None)]),
     "conv2d_transpose": (conv, [Compiled("conv", "always", None)]),
     "max_pool2d": (pooling, [Compiled("pooling", "always", None)]),

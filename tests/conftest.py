@@ -1,13 +1,23 @@
 """Test configuration: Keras's backend settings, the Keras fixtures, --hide-keras.
 
-Two ways to run the suite:
+Two sets of tests:
 
-- ``pip install -e ".[test]" && python -m pytest`` (what CI runs): every
-  test, including the comparisons with Keras/TensorFlow.
-- ``pip install -e . pytest && python -m pytest`` (the light install for
-  learners): every gradient check, oracle test and behaviour test runs; the
-  tests that compare with Keras, or read and write Keras's .weights.h5 files,
-  are skipped, each with its reason (keras_helpers.KERAS_PARITY_REASON,
+- the fast set, ``python -m pytest``: every gradient check, every backend
+  pair's agreement, every oracle and behaviour test, and, where Keras is
+  installed, every per-layer Keras comparison;
+- the slow set, marked ``@pytest.mark.slow``: end-to-end runs (whole
+  trainings and whole-volume predictions, the examples, the benchmarks, the
+  wheel build, child pytest runs, fresh processes compiling from cold).
+  ``python -m pytest --all`` runs both sets, ``python -m pytest -m slow``
+  the slow set alone.
+
+Two installs:
+
+- ``pip install -e ".[test]"``: everything, including the comparisons with
+  Keras/TensorFlow.
+- ``pip install -e . pytest`` (the light install for learners): the tests
+  that compare with Keras, or read and write Keras's .weights.h5 files, are
+  skipped, each with its reason (keras_helpers.KERAS_PARITY_REASON,
   keras_helpers.H5PY_REASON).
 
 Only those tests may need Keras, and they ask for it when they run: through
@@ -59,6 +69,25 @@ def pytest_addoption(parser):
         "--hide-keras", action="store_true",
         help="run as if keras, tensorflow and h5py were not installed (the light "
              "install): the Keras comparisons skip, everything else must run")
+    parser.addoption(
+        "--all", action="store_true",
+        help="run the slow set too (tests marked slow: whole trainings and "
+             "predictions, the examples, the benchmarks, the wheel build, fresh "
+             "processes compiling from cold); -m slow runs the slow set alone")
+
+
+def _runs_slow_tests(config):
+    """Tests marked slow run with --all, or when -m chooses them."""
+    return config.getoption("--all") or bool(config.option.markexpr)
+
+
+def pytest_collection_modifyitems(config, items):
+    if _runs_slow_tests(config):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
 
 
 def pytest_configure(config):
@@ -75,9 +104,13 @@ def pytest_configure(config):
 
 
 def pytest_report_header(config):
+    lines = []
     if config.getoption("--hide-keras"):
-        return f"--hide-keras: {', '.join(HIDDEN_BY_HIDE_KERAS)} hidden from import"
-    return None
+        lines.append(f"--hide-keras: {', '.join(HIDDEN_BY_HIDE_KERAS)} hidden from import")
+    if not _runs_slow_tests(config):
+        lines.append("the fast set: tests marked slow are deselected "
+                     "(--all runs everything, -m slow the slow set alone)")
+    return lines
 
 
 @pytest.fixture(scope="session")

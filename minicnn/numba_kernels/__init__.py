@@ -15,9 +15,12 @@ helpers and constants (``ConvGeometry``, ``concatenate_output_shape``,
 
 Compilation: every kernel is ``@njit(cache=True)``, compiled on first use for
 float32 or float64 C-contiguous arrays (the wrappers make their inputs so, to
-keep one specialisation per dtype) and cached on disk for the next process.
-Threads: see ``minicnn._threads``.
+keep one specialisation per dtype) and cached on disk for the next process,
+until any source file here changes (``_cache``, installed below before any
+kernel is defined). Threads: see ``minicnn._threads``.
 """
 from .. import _threads
+from . import _cache
 
 _threads.configure_numba()
+_cache.install()

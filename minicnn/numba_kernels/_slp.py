@@ -26,9 +26,10 @@ with Numba's defaults and run 30-50x slower.
 
 The block sizes are compile-time constants: a factory function makes one
 kernel per (P, COB), and Numba freezes a closure's variables as constants.
-The accumulator lives in ``stack_buffer(SIZE, dtype)``, an ``alloca`` that
-LLVM can promote to registers (a heap array from ``np.empty`` may alias the
-inputs, so it never is).
+The accumulator lives in ``stack_buffer((P, COB), dtype)``, an ``alloca``
+that LLVM can promote to registers (a heap array from ``np.empty`` may alias
+the inputs, so it never is). Each block call allocates its own: one buffer
+shared by several call sites measured spilled to memory.
 
 ``fastmath={'contract'}`` allows only fusing a*b + c into one FMA: no
 reassociation, so each kernel's summation order is the one its loops write
@@ -96,11 +97,16 @@ def inline(function):
 
 
 @intrinsic
-def stack_buffer(typingctx, size, dtype):
-    """A stack buffer of the constant `size` elements of `dtype`, uninitialised;
-    returns a pointer for ``numba.carray(pointer, shape)``."""
-    if not isinstance(size, types.IntegerLiteral):
-        return None
+def stack_buffer(typingctx, shape, dtype):
+    """A stack buffer for an array of the constant `shape` (a tuple of integer
+    constants) of `dtype`, uninitialised; returns a pointer for
+    ``numba.carray(pointer, shape)``. Each call site is its own buffer."""
+    if not (isinstance(shape, types.BaseTuple)
+            and all(isinstance(n, types.IntegerLiteral) for n in shape)):
+        return None                     # Numba retries with the constants' literal types
+    size = 1
+    for n in shape:
+        size *= n.literal_value
     if isinstance(dtype, types.DTypeSpec):
         element = dtype.dtype
     elif isinstance(dtype, types.NumberClass):
@@ -109,6 +115,5 @@ def stack_buffer(typingctx, size, dtype):
         element = dtype
 
     def codegen(context, builder, signature, args):
-        return cgutils.alloca_once(builder, context.get_value_type(element),
-                                   size=size.literal_value)
-    return types.CPointer(element)(size, dtype), codegen
+        return cgutils.alloca_once(builder, context.get_value_type(element), size=size)
+    return types.CPointer(element)(shape, dtype), codegen
