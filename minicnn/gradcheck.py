@@ -21,8 +21,13 @@ because finite differences have an absolute, not a relative, error floor.)
 A correct float64 gradient gives about 1e-10; a wrong one gives 1e-2 or more.
 
 ``python -m minicnn.gradcheck`` checks every layer and loss of minicnn and
-prints one row each with its worst error.
+prints one row each with its worst error; ``python -m minicnn.gradcheck
+conv2d`` only the rows of one class (``row_class``).
 """
+import contextlib
+import sys
+import time
+
 import numpy as np
 
 DEFAULT_STEP = 1e-5
@@ -234,7 +239,7 @@ def _loss_cases():
          binary, logits),
         ("Dice (soft, per class, smooth 1)", losses.Dice(), onehot,
          _inputs(shape, 34, "probabilities")),
-        ("WeightedSum: CategoricalCrossentropy + Dice",
+        ("WeightedSum CategoricalCrossentropy + Dice",
          losses.WeightedSum([losses.CategoricalCrossentropy(), losses.Dice()]), onehot, probs),
     ]
 
@@ -254,45 +259,102 @@ def _logit_loss_cases():
          losses.SparseCategoricalCrossentropy(), labels, logits, "softmax"),
         ("BinaryCrossentropy on sigmoid logits (fit)",
          losses.BinaryCrossentropy(), binary, logits, "sigmoid"),
-        ("Crossentropy + Dice on softmax logits (fit)",
+        ("WeightedSum CategoricalCrossentropy + Dice on softmax logits (fit)",
          losses.WeightedSum([losses.CategoricalCrossentropy(), losses.Dice()]), onehot,
          logits, "softmax"),
     ]
 
 
-def main(tolerance=1e-7):
-    """Check every layer and loss; print one row each; exit 1 on any failure."""
-    import sys
-    import time
+class UnknownName(ValueError):
+    """A name given to ``select`` that no row of the table checks."""
 
+
+@contextlib.contextmanager
+def _float64():
+    """Layers and losses made and run inside are float64 (the table's dtype)."""
     from .config import floatx, set_floatx
-
     previous = floatx()
     set_floatx("float64")
     try:
-        print("minicnn gradient check: float64 central differences (h = "
-              f"{DEFAULT_STEP:g}), random upstream gradient, pass below {tolerance:g}\n")
-        print(f"{'case':<50} {'worst error':>12}  {'per gradient':<40}")
-        print("-" * 108)
-        failures, start = 0, time.perf_counter()
-        rows = [(d, check_layer(layer, x, training=t)) for d, layer, x, t in _layer_cases()]
-        rows += [(d, check_loss(loss, yt, yp)) for d, loss, yt, yp in _loss_cases()]
-        rows += [(d, check_loss(loss, yt, z, activation=a))
-                 for d, loss, yt, z, a in _logit_loss_cases()]
-        for description, errors in rows:
-            worst = max(errors.values())
-            failures += worst >= tolerance
-            detail = "  ".join(f"{k} {v:.1e}" for k, v in errors.items())
-            status = "ok" if worst < tolerance else "FAIL"
-            print(f"{description:<50} {worst:>12.2e}  {detail}  {status}")
-        print("-" * 108)
-        print(f"{len(rows) - failures} passed, {failures} failed "
-              f"({len(rows)} cases in {time.perf_counter() - start:.1f} s); "
-              f"worst error {max(max(e.values()) for _, e in rows):.2e}")
+        yield
     finally:
         set_floatx(previous)
-    sys.exit(1 if failures else 0)
+
+
+def _in_float64(check):
+    def run():
+        with _float64():
+            return check()
+    return run
+
+
+def rows():
+    """[(description, check)]: the table, one row per case, nothing computed
+    yet; ``check()`` returns {gradient name: relative error}. A description
+    starts with the layer or loss class it checks (``row_class``)."""
+    with _float64():
+        table = [(d, lambda layer=layer, x=x, t=t: check_layer(layer, x, training=t))
+                 for d, layer, x, t in _layer_cases()]
+        table += [(d, lambda loss=loss, yt=yt, yp=yp: check_loss(loss, yt, yp))
+                  for d, loss, yt, yp in _loss_cases()]
+        table += [(d, lambda loss=loss, yt=yt, z=z, a=a: check_loss(loss, yt, z, activation=a))
+                  for d, loss, yt, z, a in _logit_loss_cases()]
+    return [(d, _in_float64(check)) for d, check in table]
+
+
+def normalise_name(name):
+    """'Conv2DTranspose', 'conv2d_transpose' and 'conv2d-transpose' -> 'conv2dtranspose'."""
+    return "".join(ch for ch in name.lower() if ch not in "_- ")
+
+
+def row_class(description):
+    """The class a row checks: its description's first word ('Conv2D', 'Dice')."""
+    return description.split()[0]
+
+
+def select(table, names):
+    """The rows whose class equals one of `names` (ignoring case, '_', '-' and
+    spaces); all rows if `names` is empty. Raises UnknownName, listing the
+    classes there are, when a name matches nothing."""
+    if not names:
+        return table
+    wanted = {normalise_name(name): name for name in names}
+    unmatched = set(wanted) - {normalise_name(row_class(d)) for d, _ in table}
+    if unmatched:
+        classes = sorted({row_class(d) for d, _ in table}, key=str.lower)
+        raise UnknownName(
+            f"gradcheck: no row checks {', '.join(repr(wanted[u]) for u in sorted(unmatched))}; "
+            f"the names are {', '.join(classes)}")
+    return [(d, check) for d, check in table if normalise_name(row_class(d)) in wanted]
+
+
+def main(names=(), tolerance=1e-7):
+    """Check every layer and loss (or the classes in `names`); print one row
+    each; return 0, or 1 if a row fails."""
+    selected = select(rows(), names)
+    print("minicnn gradient check: float64 central differences (h = "
+          f"{DEFAULT_STEP:g}), random upstream gradient, pass below {tolerance:g}\n")
+    print(f"{'case':<50} {'worst error':>12}  {'per gradient':<40}")
+    print("-" * 108)
+    failures, worst_of_all, start = 0, 0.0, time.perf_counter()
+    for description, check in selected:
+        errors = check()
+        worst = max(errors.values())
+        worst_of_all = max(worst_of_all, worst)
+        failures += worst >= tolerance
+        detail = "  ".join(f"{k} {v:.1e}" for k, v in errors.items())
+        status = "ok" if worst < tolerance else "FAIL"
+        print(f"{description:<50} {worst:>12.2e}  {detail}  {status}", flush=True)
+    print("-" * 108)
+    print(f"{len(selected) - failures} passed, {failures} failed "
+          f"({len(selected)} cases in {time.perf_counter() - start:.1f} s); "
+          f"worst error {worst_of_all:.2e}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except UnknownName as error:
+        print(error, file=sys.stderr)
+        sys.exit(2)

@@ -144,3 +144,12 @@ def backend(request):
     minicnn.set_backend(request.param)
     yield request.param
     minicnn.set_backend(previous)
+
+
+@pytest.fixture(scope="session")
+def tiny_training(tmp_path_factory):
+    """(folder, exit status) of one tiny ``minicnn train`` run
+    (cli_helpers.TINY), shared by the tests of its outputs and of predict."""
+    from cli_helpers import train_tiny
+    out = tmp_path_factory.mktemp("tiny-training")
+    return out, train_tiny(out)

@@ -29,6 +29,7 @@ def _run_one_round(tmp_path, group, cases):
     return done.stdout, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_run_py_prints_the_table_and_writes_json(tmp_path):
     printed, results = _run_one_round(tmp_path, "ops", "relu")
     assert "torch skipped (--no-torch)" in printed
@@ -39,6 +40,7 @@ def test_run_py_prints_the_table_and_writes_json(tmp_path):
     assert "conv3x3 forward 128x128x16->16" not in results["times"]   # --cases filters
 
 
+@pytest.mark.slow
 def test_the_main_jobs_rows_run_on_both_backends(tmp_path):
     """The job group, filtered to its first convolution, one round."""
     times = _run_one_round(tmp_path, "job", "80x96x1->32")[1]["times"]

@@ -49,12 +49,35 @@ def weights_epoch(model):
 
 
 # --------------------------------------------------------------- EarlyStopping
-@pytest.mark.parametrize("values, patience, min_delta, mode", [
-    ([1.0, 0.5, 0.6, 0.7, 0.8, 0.9], 2, 0.0, "min"),
-    ([1.0, 0.9, 0.89, 0.88, 0.87, 0.86], 1, 0.05, "min"),
-    ([0.1, 0.3, 0.2, 0.2, 0.4, 0.1, 0.1], 2, 0.0, "max"),
-    ([1.0, 0.8, 0.6, 0.4, 0.2], 0, 0.0, "min"),
-])
+# (monitored values, patience, min_delta, mode, and worked by hand: the epoch
+# it stops at (0: it never stops), the best epoch). Keras's rule: an epoch
+# improves when it beats the best by more than min_delta; otherwise `wait`
+# grows, and training stops at the epoch where wait reaches patience.
+EARLY_STOPPING = [
+    # best 0.5 at epoch 1; epochs 2, 3 do not improve: wait 2 = patience at 3
+    ([1.0, 0.5, 0.6, 0.7, 0.8, 0.9], 2, 0.0, "min", 3, 1),
+    # 0.9 beats 1.0 by more than 0.05; 0.89 does not beat 0.9 by 0.05: stop at 2
+    ([1.0, 0.9, 0.89, 0.88, 0.87, 0.86], 1, 0.05, "min", 2, 1),
+    # best 0.3 at epoch 1; 0.2, 0.2 do not improve: stop at 3 (0.4 never seen)
+    ([0.1, 0.3, 0.2, 0.2, 0.4, 0.1, 0.1], 2, 0.0, "max", 3, 1),
+    # every epoch improves: it never stops, the last epoch is the best
+    ([1.0, 0.8, 0.6, 0.4, 0.2], 0, 0.0, "min", 0, 4),
+]
+
+
+@pytest.mark.parametrize("values, patience, min_delta, mode, stopped, best", EARLY_STOPPING)
+def test_early_stopping_as_worked_by_hand(values, patience, min_delta, mode, stopped, best):
+    stopper = callbacks.EarlyStopping("val_score", patience=patience, min_delta=min_delta,
+                                      mode=mode, restore_best_weights=True)
+    model = make_model()
+    history = fit(model, [Script("val_score", values), stopper], epochs=len(values))
+    assert stopper.stopped_epoch == stopped and stopper.best_epoch == best
+    assert len(history.epoch) == (stopped + 1 if stopped else len(values))
+    assert weights_epoch(model) == best                      # the best weights restored
+
+
+@pytest.mark.parametrize("values, patience, min_delta, mode",
+                         [case[:4] for case in EARLY_STOPPING])
 def test_early_stopping_matches_keras(values, patience, min_delta, mode, keras):
     stopper = callbacks.EarlyStopping("val_score", patience=patience, min_delta=min_delta,
                                       mode=mode, restore_best_weights=True)

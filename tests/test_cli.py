@@ -1,8 +1,10 @@
 """The ``minicnn`` command end to end, on a tiny configuration.
 
-One short training run (a small U-Net, one epoch on a few slices of one
-synthetic subject, the numpy backend) is shared by the tests of its outputs
-and by the ``predict`` round trips. Everything runs in-process through
+One short training run (``tiny_training`` in conftest.py: a small U-Net,
+one epoch on a few slices of one synthetic subject, the numpy backend) is
+shared by the tests of its outputs and by the ``predict`` round trips; they
+are in the slow set, with the other whole trainings. Usage errors, summary
+and gradcheck are in the fast set. Everything runs in-process through
 ``main(argv)``, except one subprocess test of ``python -m minicnn``.
 """
 import json
@@ -18,9 +20,8 @@ import pytest
 import minicnn
 from minicnn import data, datasets, rng
 from minicnn.cli import main, recipe
+from cli_helpers import TINY, train_tiny
 
-TINY = ["--model", "unet-small", "--epochs", "1", "--subjects", "1", "--val-subjects", "1",
-        "--test-subjects", "1", "--slices", "6", "--batch-size", "4", "--backend", "numpy"]
 OUTPUTS = ("model.npz", "model.json", "metrics.json", "curves.png", "montage.png",
            "icbm152_pred.nii.gz")
 
@@ -34,21 +35,10 @@ def _restore_global_state():
     rng._global["rng"] = generator
 
 
-def _train(out, *extra):
-    return main(["train", *TINY, "--out", str(out), *extra])
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """Folder of one tiny training run (and its exit status)."""
-    out = tmp_path_factory.mktemp("train")
-    backend, generator = minicnn.get_backend(), rng._global["rng"]
-    try:
-        status = _train(out)
-    finally:
-        minicnn.set_backend(backend)
-        rng._global["rng"] = generator
-    return out, status
+@pytest.fixture
+def trained(tiny_training):
+    """Folder of the shared tiny training run (and its exit status)."""
+    return tiny_training
 
 
 def _one_error_line(capsys):
@@ -60,6 +50,7 @@ def _one_error_line(capsys):
 
 
 # ------------------------------------------------------------------- train
+@pytest.mark.slow
 def test_train_writes_every_output(trained):
     out, status = trained
     assert status == 0
@@ -70,6 +61,7 @@ def test_train_writes_every_output(trained):
         assert picture.ndim == 3 and min(picture.shape[:2]) > 200
 
 
+@pytest.mark.slow
 def test_train_metrics_json(trained):
     out, _ = trained
     content = json.loads((out / "metrics.json").read_text())
@@ -94,6 +86,7 @@ def test_train_metrics_json(trained):
     assert content["heldout"]["synthetic_subjects"]["per_subject"][0]["subject"] == 2000
 
 
+@pytest.mark.slow
 def test_train_step_losses_add_up_to_the_epoch_loss(trained):
     """Per-batch losses recovered from fit's running means: their
     size-weighted mean is the epoch's loss (6 slices: batches of 4 and 2)."""
@@ -104,6 +97,7 @@ def test_train_step_losses_add_up_to_the_epoch_loss(trained):
     assert steps[0] != pytest.approx(steps[1])
 
 
+@pytest.mark.slow
 def test_train_prediction_nifti_is_in_the_template_space(trained):
     image = nib.load(trained[0] / "icbm152_pred.nii.gz")
     template = datasets.icbm152(resolution=2)
@@ -113,6 +107,7 @@ def test_train_prediction_nifti_is_in_the_template_space(trained):
     assert set(np.unique(labels)) <= {0, 1, 2, 3}
 
 
+@pytest.mark.slow
 def test_train_weights_reload_with_their_card(trained):
     out, _ = trained
     card = json.loads((out / "model.json").read_text())
@@ -124,6 +119,7 @@ def test_train_weights_reload_with_their_card(trained):
     assert model.count_params() == recipe.build(card, (80, 96, 1)).count_params()
 
 
+@pytest.mark.slow
 def test_card_records_the_normalisation_and_predict_refuses_an_unknown_one(
         trained, tmp_path, capsys):
     card = json.loads((trained[0] / "model.json").read_text())
@@ -140,8 +136,9 @@ def test_card_records_the_normalisation_and_predict_refuses_an_unknown_one(
     assert "unknown normalisation 'zscore'" in _one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_train_same_seed_same_run(trained, tmp_path):
-    assert _train(tmp_path) == 0
+    assert train_tiny(tmp_path) == 0
     first = json.loads((trained[0] / "metrics.json").read_text())
     again = json.loads((tmp_path / "metrics.json").read_text())
     assert first["history"] == again["history"]
@@ -169,6 +166,7 @@ def _predict(weights, image_path, out_path, *extra):
                  "--output", str(out_path), "--backend", "numpy", *extra])
 
 
+@pytest.mark.slow
 def test_predict_round_trip_matches_the_direct_pipeline(trained, tmp_path, capsys):
     image, _, affine = _subject()
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
@@ -191,6 +189,7 @@ def test_predict_round_trip_matches_the_direct_pipeline(trained, tmp_path, capsy
     assert "resampled" not in printed
 
 
+@pytest.mark.slow
 def test_predict_undoes_any_axis_order_and_flips(trained, tmp_path):
     """The same image stored as LPS with permuted axes gives the same labels."""
     image, _, affine = _subject()
@@ -214,6 +213,7 @@ def test_predict_undoes_any_axis_order_and_flips(trained, tmp_path):
     np.testing.assert_array_equal(np.asarray(lps.dataobj), expected)
 
 
+@pytest.mark.slow
 def test_predict_resamples_other_voxel_sizes(trained, tmp_path, capsys):
     """A 1 mm copy (each 2 mm voxel repeated 2 x 2 x 2) is resampled to 2 mm,
     which gives back the 2 mm image exactly, and the labels come back at 1 mm."""
@@ -239,6 +239,7 @@ def test_predict_resamples_other_voxel_sizes(trained, tmp_path, capsys):
     assert agree > 0.85
 
 
+@pytest.mark.slow
 def test_predict_writes_plain_uint8_labels_whatever_the_input_storage(trained, tmp_path):
     """An int16 input stored with a scale factor: the labels must not inherit
     the scaling (they would read back as 0, 2.5, 5 ...)."""
@@ -277,6 +278,7 @@ def test_train_out_must_be_a_folder(tmp_path, capsys):
     assert "exists and is not a folder" in _one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
     weights = trained[0] / "model.npz"
     image, _, affine = _subject()
@@ -300,6 +302,7 @@ def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_predict_refuses_weights_that_do_not_fit(trained, tmp_path, capsys):
     """Weights of the plain CNN beside the small U-Net's card; a card alone."""
     card = json.loads((trained[0] / "model.json").read_text())
@@ -350,12 +353,19 @@ def test_summary_default_is_what_train_builds(capsys):
     assert "(None, 80, 96, 4)" in printed and "Total params: 96,624" in printed
 
 
-def test_gradcheck_command_passes(capsys):
-    assert main(["gradcheck"]) == 0
-    assert " 0 failed" in capsys.readouterr().out
+def test_gradcheck_command_checks_the_classes_named(capsys):
+    """The table itself runs once, in test_gradcheck.py; here the command's
+    filter and its usage error."""
+    assert main(["gradcheck", "maxpooling2d", "Add"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 passed, 0 failed (3 cases" in printed
+    assert "MaxPooling2D 2x2" in printed and "Conv2D" not in printed
+    assert main(["gradcheck", "conv3d"]) == 2
+    assert "no row checks 'conv3d'; the names are" in _one_error_line(capsys)
 
 
 # ---------------------------------------------------------- helpers
+@pytest.mark.slow
 def test_train_at_1_mm_on_three_views_writes_a_card_predict_can_use(tmp_path):
     """1 mm, every view, crops: the card says so, the held-out volumes are
     scored at 1 mm, and predict segments the 1 mm template along all three

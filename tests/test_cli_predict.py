@@ -1,8 +1,9 @@
 """``minicnn predict``: views, voxel sizes, the input warnings, the overlay
 figure and the pretrained model shipped in the package.
 
-One tiny training run (test_cli's configuration: a small U-Net trained on
-axial slices at 2 mm) gives the weights; cards that say other things (three
+The tiny training run test_cli.py's tests share (``tiny_training``: a small
+U-Net trained on axial slices at 2 mm) gives the weights, so the tests that
+use them are in the slow set; cards that say other things (three
 views, 1 mm, version 1) are that card edited, since the network is fully
 convolutional and runs on any slice. Everything runs in-process through
 ``main(argv)`` with the numpy backend.
@@ -18,7 +19,6 @@ import pytest
 import minicnn
 from minicnn import data, datasets, metrics, pretrained, rng
 from minicnn.cli import main, recipe
-from test_cli import TINY
 from test_data_quality import inverted, with_skull
 
 ALL = ["axial", "coronal", "sagittal"]
@@ -33,16 +33,11 @@ def _restore_global_state():
     rng._global["rng"] = generator
 
 
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    """model.npz of one tiny training run (axial, 2 mm), its card beside it."""
-    out = tmp_path_factory.mktemp("train")
-    backend, generator = minicnn.get_backend(), rng._global["rng"]
-    try:
-        assert main(["train", *TINY, "--out", str(out)]) == 0
-    finally:
-        minicnn.set_backend(backend)
-        rng._global["rng"] = generator
+@pytest.fixture
+def weights(tiny_training):
+    """model.npz of the shared tiny training run (axial, 2 mm), its card beside it."""
+    out, status = tiny_training
+    assert status == 0
     return out / "model.npz"
 
 
@@ -109,6 +104,7 @@ def _pipeline(weights, image, affine, views):
 
 
 # ------------------------------------------------------------------- views
+@pytest.mark.slow
 def test_all_views_of_the_card_are_averaged(weights, tmp_path, capsys):
     three = _with_card(weights, tmp_path, "three", views=ALL)
     image, affine = _subject()
@@ -126,6 +122,7 @@ def test_all_views_of_the_card_are_averaged(weights, tmp_path, capsys):
                                   _pipeline(three, image, affine, ["axial", "sagittal"]))
 
 
+@pytest.mark.slow
 def test_views_the_model_has_not_seen_are_refused(weights, tmp_path, capsys):
     image, affine = _subject()
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
@@ -140,6 +137,7 @@ def test_views_the_model_has_not_seen_are_refused(weights, tmp_path, capsys):
         _one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_a_version_1_card_keeps_working(weights, tmp_path, capsys):
     """Written before views: read as trained on the view of its axis."""
     old = _with_card(weights, tmp_path, "old", version=1, views=None, crop_margin_mm=None)
@@ -156,6 +154,7 @@ def test_a_version_1_card_keeps_working(weights, tmp_path, capsys):
     assert "its card lists axial" in _one_error_line(capsys)
 
 
+@pytest.mark.slow
 def test_a_card_with_bad_views_or_margin_is_refused(weights, tmp_path, capsys):
     image, affine = _subject()
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
@@ -192,6 +191,7 @@ def _at(image, affine, factors):
     (1.0, (1, 1, 1), "resampled 2 x 2 x 2 mm voxels to 1 mm"),
     (2.0, (1, 1, 1 / 3), "resampled 2 x 2 x 6 mm voxels to 2 mm"),  # anisotropic
 ], ids=["2mm-card-2mm", "1mm-card-1mm", "2mm-card-1mm", "1mm-card-2mm", "2mm-card-2x2x6"])
+@pytest.mark.slow
 def test_voxel_sizes(weights, tmp_path, capsys, card_mm, factors, message):
     """The input is resampled to the card's voxel size only when its voxels
     differ, saying so; the labels come back on the input's grid, as the
@@ -211,6 +211,7 @@ def test_voxel_sizes(weights, tmp_path, capsys, card_mm, factors, message):
                                   _pipeline(model, image, affine, ["axial"]))
 
 
+@pytest.mark.slow
 def test_anisotropic_voxels_give_the_labels_of_the_isotropic_image(weights, tmp_path):
     """2 x 2 x 6 mm (three slices averaged) resampled to 2 mm: the labels
     mostly agree with those of the 2 mm image, at the thick slices' centres."""
@@ -226,6 +227,7 @@ def test_anisotropic_voxels_give_the_labels_of_the_isotropic_image(weights, tmp_
     assert np.mean(coarse == fine[..., 1::3]) > 0.8
 
 
+@pytest.mark.slow
 def test_no_resample_keeps_the_voxels_and_says_so(weights, tmp_path, capsys):
     image, affine = _at(*_subject(), (2, 2, 2))
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
@@ -238,6 +240,7 @@ def test_no_resample_keeps_the_voxels_and_says_so(weights, tmp_path, capsys):
 
 # ---------------------------------------------------------------- warnings
 @pytest.mark.parametrize("kind", ["template", "skull", "inverted"])
+@pytest.mark.slow
 def test_warnings_and_the_segmentation_is_still_written(weights, tmp_path, capsys, kind):
     icbm = datasets.icbm152(resolution=2)
     image = {"template": lambda: icbm.t1, "skull": lambda: with_skull(icbm.t1, 2.0),
@@ -255,6 +258,7 @@ def test_warnings_and_the_segmentation_is_still_written(weights, tmp_path, capsy
 
 
 # ------------------------------------------------------------------ figure
+@pytest.mark.slow
 def test_the_overlay_figure(weights, tmp_path, capsys):
     image, affine = _at(*_subject(), (1, 1, 1))
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
@@ -282,6 +286,7 @@ def test_without_a_shipped_model_predict_says_so(tmp_path, monkeypatch, capsys):
     assert "no pretrained model ships with this minicnn" in line and "--weights" in line
 
 
+@pytest.mark.slow
 def test_without_weights_predict_uses_the_shipped_model_and_says_which(
         weights, tmp_path, monkeypatch, capsys):
     shipped = tmp_path / "package"
@@ -300,6 +305,7 @@ def test_without_weights_predict_uses_the_shipped_model_and_says_which(
                                   _labels(tmp_path / "same.nii.gz"))
 
 
+@pytest.mark.slow
 def test_export_writes_float16_weights_the_card_and_the_notice(weights, tmp_path):
     path = pretrained.export(weights, tmp_path)
     with np.load(path) as stored, np.load(weights) as original:
@@ -318,6 +324,7 @@ def test_export_writes_float16_weights_the_card_and_the_notice(weights, tmp_path
     assert path.endswith("model.npz") and len(list(tmp_path.iterdir())) == 3
 
 
+@pytest.mark.slow
 def test_float16_predictions_match_float32_to_the_stated_dice(weights, tmp_path):
     """On the 2 mm template, the label maps of the float16 and float32 weights
     agree to a Dice >= FLOAT16_MIN_DICE per class."""
@@ -338,6 +345,7 @@ def test_float16_predictions_match_float32_to_the_stated_dice(weights, tmp_path)
     assert all(per_class[c] >= pretrained.FLOAT16_MIN_DICE for c in present), per_class
 
 
+@pytest.mark.slow
 def test_export_refuses_weights_float16_cannot_hold(weights, tmp_path):
     with np.load(weights) as stored:
         arrays = {key: stored[key] for key in stored.files}

@@ -1,16 +1,21 @@
-"""Every example script runs in quick mode, writes its figures and prints its key numbers.
+"""Every example runs in quick mode, writes its figures and prints its key numbers.
 
-Each script runs in a subprocess, as a learner would run it, with
-MINICNN_QUICK=1 (small data, one epoch) and --out pointing into a temporary
-folder. A script passes when it exits with 0, every figure it promises
-exists and opens as an image, and the numbers that are its point appear in
-what it prints (the slides' parameter counts, the corrected cross-entropy,
-the measured receptive fields...). The training scripts' scores in quick
-mode mean nothing, so only their structure is checked.
+The course is taught in Jupyter, so each script runs cell by cell (its
+`# %%` cells) in a fresh interpreter as a notebook kernel would run it: no
+command line, no __file__, MINICNN_QUICK=1 (small data, one epoch), the
+figures in the default folder (moved by MINICNN_EXAMPLES_OUT). It passes
+when every cell runs, every figure it promises exists and opens as an
+image, and the numbers that are its point appear in what it prints (the
+slides' parameter counts, the corrected cross-entropy, the measured
+receptive fields...). The training scripts' scores in quick mode mean
+nothing, so only their structure is checked.
 
-The course is taught in Jupyter, so each script also runs cell by cell (its
-`# %%` cells) as a notebook kernel would run it: no command line, no
-__file__, the figures in the default folder (moved by MINICNN_EXAMPLES_OUT).
+Run as a script instead (``python examples/NN_....py``), an example differs
+only in how ``_common.setup`` reads its options (--out, --quick) and finds
+its folder: that is checked once, on a short example
+(test_a_script_takes_its_options_from_the_command_line), rather than
+running every example a second time. These start interpreters and train:
+they are in the slow set.
 """
 import json
 import os
@@ -98,15 +103,6 @@ def check_run(script, run, out):
         assert text in run.stdout, f"{script}: {text!r} not printed"
 
 
-@pytest.mark.parametrize("script", sorted(CASES))
-def test_example_runs_in_quick_mode(script, tmp_path):
-    env = dict(os.environ, MINICNN_QUICK="1", MPLBACKEND="Agg")
-    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--out",
-                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=600)
-    check_run(script, run, tmp_path)
-
-
 # A notebook kernel, imitated in a fresh interpreter. IPython runs a
 # notebook's cells in a __main__ module of its own, which has no __file__;
 # sys.argv is the kernel's command line; the working directory is the
@@ -147,6 +143,7 @@ def run_in_kernel(path, cells, out_root):
                           timeout=600)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", sorted(CASES))
 def test_example_runs_cell_by_cell_in_a_notebook_kernel(script, tmp_path):
     path = os.path.join(EXAMPLES, script)
@@ -157,6 +154,7 @@ def test_example_runs_cell_by_cell_in_a_notebook_kernel(script, tmp_path):
     check_run(script, run, tmp_path / script.removesuffix(".py"))
 
 
+@pytest.mark.slow
 def test_the_kernel_has_no_file(tmp_path):
     """A cell that used __file__ would fail in a notebook, and fails in the imitation."""
     cells = [["setup", 1, "import os\n"],
@@ -166,6 +164,7 @@ def test_the_kernel_has_no_file(tmp_path):
     assert "NameError: name '__file__' is not defined" in run.stderr, run.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_options_given_in_a_notebook(tmp_path):
     """setup(..., argv=[...]) sets the options where there is no command line."""
     cells = [["options", 1, "import _common\n"
@@ -178,11 +177,15 @@ def test_options_given_in_a_notebook(tmp_path):
     assert "no command line" not in run.stdout
 
 
-def test_quick_flag_without_environment(tmp_path):
-    """--quick alone (no MINICNN_QUICK) selects quick mode."""
+@pytest.mark.slow
+def test_a_script_takes_its_options_from_the_command_line(tmp_path):
+    """Run as a script: --quick alone (no MINICNN_QUICK) selects quick mode,
+    --out chooses the folder, and the checks of the notebook run hold."""
+    script = "02_stride_and_padding.py"
     env = {k: v for k, v in os.environ.items() if k != "MINICNN_QUICK"}
-    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, "02_stride_and_padding.py"),
-                          "--quick", "--out", str(tmp_path)], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
-    assert "[quick mode]" in run.stdout
+    env["MPLBACKEND"] = "Agg"
+    run = subprocess.run([sys.executable, os.path.join(EXAMPLES, script), "--quick", "--out",
+                          str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=300)
+    check_run(script, run, tmp_path)
+    assert "no command line" not in run.stdout

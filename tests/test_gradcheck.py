@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from minicnn import layers
+from minicnn import gradcheck, layers
 from minicnn.gradcheck import check_layer, numerical_gradient, rel_error
 
 
@@ -51,15 +51,61 @@ def test_check_layer_refuses_float32_layers():
         check_layer(layers.Conv2D(2, 3), np.zeros((1, 4, 4, 1)))
 
 
-def test_command_line_table_passes_for_every_layer_and_loss():
-    result = subprocess.run([sys.executable, "-m", "minicnn.gradcheck"],
+TABLE = gradcheck.rows()
+
+
+@pytest.mark.parametrize("description, check", TABLE,
+                         ids=[gradcheck.normalise_name(d) for d, _ in TABLE])
+def test_every_row_of_the_table_passes(description, check):
+    """The table of ``minicnn gradcheck``, once, a test per row: ``pytest -k
+    conv2dtranspose`` runs one class's rows."""
+    errors = check()
+    assert max(errors.values()) < 1e-7, errors
+
+
+def test_the_table_covers_every_layer_and_loss():
+    classes = {gradcheck.row_class(d) for d, _ in TABLE}
+    assert {"Conv2D", "Conv2DTranspose", "MaxPooling2D", "UpSampling2D",
+            "BatchNormalization", "Dropout", "Concatenate", "Add", "Softmax", "ReLU",
+            "Activation", "ZeroPadding2D", "Cropping2D", "CategoricalCrossentropy",
+            "SparseCategoricalCrossentropy", "BinaryCrossentropy", "Dice",
+            "WeightedSum"} <= classes
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("conv2d", {"Conv2D"}),                         # not Conv2DTranspose
+    ("Conv2D_Transpose", {"Conv2DTranspose"}),
+    ("conv2d-transpose", {"Conv2DTranspose"}),
+    ("max pooling 2d", {"MaxPooling2D"}),
+    ("DICE", {"Dice"}),
+])
+def test_a_name_selects_the_rows_of_its_class_only(name, expected):
+    selected = gradcheck.select(TABLE, [name])
+    assert selected and {gradcheck.row_class(d) for d, _ in selected} == expected
+
+
+def test_a_name_that_matches_nothing_lists_the_names():
+    with pytest.raises(gradcheck.UnknownName, match="no row checks 'conv3d'; the names "
+                       "are Activation, Add, BatchNormalization"):
+        gradcheck.select(TABLE, ["conv3d", "conv2d"])
+
+
+def test_select_computes_nothing():
+    """Filtering happens before any row is checked."""
+    called = []
+    table = [("Conv2D a", lambda: called.append("a")), ("Dice b", lambda: called.append("b"))]
+    assert [d for d, _ in gradcheck.select(table, ["dice"])] == ["Dice b"]
+    assert called == []
+
+
+def test_python_dash_m_checks_one_class(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "minicnn.gradcheck", "add"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ["Conv2D", "Conv2DTranspose", "MaxPooling2D", "UpSampling2D",
-                 "BatchNormalization", "Dropout", "Concatenate", "Add", "Softmax",
-                 "CategoricalCrossentropy", "BinaryCrossentropy", "Dice"]:
-        assert name in result.stdout
-    assert " 0 failed" in result.stdout
+    assert "1 passed, 0 failed (1 cases" in result.stdout and "Add" in result.stdout
+    unknown = subprocess.run([sys.executable, "-m", "minicnn.gradcheck", "nothing"],
+                             capture_output=True, text=True, timeout=300)
+    assert unknown.returncode == 2 and "no row checks 'nothing'" in unknown.stderr
 
 
 def test_numerical_gradient_refuses_a_strided_view():

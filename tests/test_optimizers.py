@@ -1,4 +1,9 @@
-"""Optimizers and learning-rate schedules against Keras and by hand.
+"""Optimizers and learning-rate schedules, by hand and against Keras.
+
+Every update rule and schedule has an oracle that needs no Keras: the rule
+written out again, one scalar at a time, in plain Python floats
+(``reference_steps``), and the schedules' closed forms evaluated by hand.
+Keras is the second oracle.
 
 Keras converts Python-float hyperparameters to float32 tensors before it
 casts them to a float64 weight's dtype, so 0.999 becomes 0.99900001287.
@@ -6,6 +11,8 @@ To compare the update rules exactly, the Keras comparisons use
 hyperparameters that float32 represents exactly (complements included);
 the defaults are compared separately, to the size of that rounding.
 """
+import math
+
 import numpy as np
 import pytest
 
@@ -50,6 +57,55 @@ CASES = [
 ]
 
 
+def reference_steps(name, kwargs, p0, grads):
+    """The update rules of optimizers.py's docstring, one weight at a time in
+    Python floats: a slow, separate writing of each rule, the oracle that
+    needs no Keras."""
+    lr = kwargs.get("learning_rate")
+    out = []
+    for i, p in enumerate(p0):
+        p = float(p)
+        m = v = v_hat = a = u = velocity = 0.0
+        for t, g in enumerate((float(step[i]) for step in grads), start=1):
+            if name == "SGD":
+                momentum = kwargs.get("momentum", 0.0)
+                if momentum == 0:
+                    p = p - lr * g
+                else:
+                    velocity = momentum * velocity - lr * g
+                    p = p + (momentum * velocity - lr * g if kwargs.get("nesterov")
+                             else velocity)
+            elif name == "Adam":
+                b1, b2, eps = kwargs["beta_1"], kwargs["beta_2"], kwargs["epsilon"]
+                m = b1 * m + (1 - b1) * g
+                v = b2 * v + (1 - b2) * g * g
+                v_hat = max(v_hat, v)
+                second = v_hat if kwargs.get("amsgrad") else v
+                alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                p = p - alpha * m / (math.sqrt(second) + eps)
+            elif name == "RMSprop":
+                rho, eps = kwargs["rho"], kwargs["epsilon"]
+                v = rho * v + (1 - rho) * g * g
+                a = rho * a + (1 - rho) * g
+                mean_square = v - a * a if kwargs.get("centered") else v
+                step = lr * g / math.sqrt(mean_square + eps)
+                u = kwargs.get("momentum", 0.0) * u + step
+                p = p - u
+        out.append(p)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("name, kwargs", CASES)
+def test_update_rules_match_the_rules_written_out(name, kwargs):
+    p0 = np.random.default_rng(1).standard_normal(40)
+    grads = gradients()
+    mine = run_minicnn(getattr(optimizers, name)(**kwargs), p0, grads)
+    expected = reference_steps(name, kwargs, p0, grads)
+    step = np.abs(expected - p0).max()
+    assert step > 1e-4
+    assert np.abs(mine - expected).max() <= EXACT * step
+
+
 @pytest.mark.parametrize("name, kwargs", CASES)
 def test_update_rules_match_keras(name, kwargs, keras):
     p0 = np.random.default_rng(1).standard_normal(40)
@@ -59,6 +115,26 @@ def test_update_rules_match_keras(name, kwargs, keras):
     step = np.abs(theirs - p0).max()
     assert step > 1e-4
     assert np.abs(mine - theirs).max() <= EXACT * step
+
+
+@pytest.mark.parametrize("name, defaults", [
+    ("SGD", {"learning_rate": 0.01, "momentum": 0.0, "nesterov": False}),
+    ("Adam", {"learning_rate": 0.001, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
+              "amsgrad": False}),
+    ("RMSprop", {"learning_rate": 0.001, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-7,
+                 "centered": False}),
+])
+def test_defaults_are_kerass_documented_ones(name, defaults):
+    """Keras's documented defaults, written out; the updates with them follow
+    the rules written out."""
+    opt = getattr(optimizers, name)()
+    for attr, value in defaults.items():
+        assert getattr(opt, attr) == value, attr
+    p0 = np.random.default_rng(2).standard_normal(40)
+    grads = gradients(seed=3)
+    expected = reference_steps(name, defaults, p0, grads)
+    assert np.abs(run_minicnn(opt, p0, grads) - expected).max() <= \
+        EXACT * np.abs(expected - p0).max()
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
@@ -114,6 +190,49 @@ SCHEDULES = [
     ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 5, "warmup_target": 0.1,
                      "warmup_steps": 3}),
 ]
+
+
+def schedule_by_hand(name, kwargs, step):
+    """Each schedule's closed form, written out (Keras's documentation)."""
+    if name == "ExponentialDecay":
+        exponent = step / kwargs["decay_steps"]
+        if kwargs.get("staircase"):
+            exponent = math.floor(exponent)
+        return kwargs["initial_learning_rate"] * kwargs["decay_rate"] ** exponent
+    if name == "PiecewiseConstantDecay":
+        for boundary, value in zip(kwargs["boundaries"], kwargs["values"]):
+            if step <= boundary:
+                return value
+        return kwargs["values"][-1]
+    lr0, decay_steps, alpha = (kwargs["initial_learning_rate"], kwargs["decay_steps"],
+                               kwargs.get("alpha", 0.0))
+    warmup_steps = kwargs.get("warmup_steps", 0)
+    if "warmup_target" in kwargs:
+        if step < warmup_steps:
+            return lr0 + (kwargs["warmup_target"] - lr0) * step / warmup_steps
+        lr0, step = kwargs["warmup_target"], step - warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(step, decay_steps) / decay_steps))
+    return lr0 * ((1 - alpha) * cosine + alpha)
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULES)
+def test_schedules_follow_their_closed_forms(name, kwargs):
+    mine = getattr(optimizers.schedules, name)(**kwargs)
+    for step in range(12):
+        assert mine(step) == pytest.approx(schedule_by_hand(name, kwargs, step),
+                                           rel=1e-14, abs=1e-15), step
+
+
+def test_schedules_at_points_worked_by_hand():
+    """A few values computed on paper, independent of schedule_by_hand."""
+    exponential = optimizers.ExponentialDecay(0.1, decay_steps=3, decay_rate=0.5)
+    assert exponential(6) == pytest.approx(0.025, rel=1e-14)        # 0.1 * 0.5^2
+    cosine = optimizers.CosineDecay(0.1, decay_steps=4, alpha=0.1)
+    # halfway: cos(pi / 2) = 0, so 0.1 * (0.9 * 0.5 + 0.1) = 0.055; the end: alpha * lr0
+    assert cosine(2) == pytest.approx(0.055, rel=1e-14)
+    assert cosine(4) == cosine(9) == pytest.approx(0.01, rel=1e-14)
+    warm = optimizers.CosineDecay(0.0, decay_steps=5, warmup_target=0.1, warmup_steps=4)
+    assert warm(2) == pytest.approx(0.05, rel=1e-14) and warm(4) == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("name, kwargs", SCHEDULES)

@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from minicnn import pretrained
 
@@ -36,6 +37,7 @@ def test_package_data_stays_under_20_mb_with_the_pretrained_unet():
     assert total < LIMIT, f"{total / 2 ** 20:.1f} MB"
 
 
+@pytest.mark.slow
 def test_a_wheel_carries_the_template_and_the_pretrained_model(tmp_path):
     """A copy of the project, built by pip as a user would."""
     source = tmp_path / "source"

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TESTS = Path(__file__).resolve().parent
 KERAS_TEST = "test_metrics.py::test_dice_is_related_to_keras_iou_per_class"
 
@@ -21,8 +23,9 @@ def run_pytest_hiding_keras(*args):
         cwd=TESTS.parent, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_every_test_module_is_collected_without_keras():
-    done = run_pytest_hiding_keras("--collect-only", "-q", str(TESTS))
+    done = run_pytest_hiding_keras("--collect-only", "--all", "-q", str(TESTS))
     lines = (done.stdout + done.stderr).splitlines()
     test_ids = [line for line in lines if "::" in line]
     # Everything but the list of test ids: collection errors, skips, the summary.
@@ -33,6 +36,7 @@ def test_every_test_module_is_collected_without_keras():
     assert not missing, f"no test collected from {missing} without Keras:\n{report}"
 
 
+@pytest.mark.slow
 def test_a_keras_comparison_is_skipped_with_its_reason_without_keras():
     done = run_pytest_hiding_keras("-q", "-rs", str(TESTS / KERAS_TEST))
     output = done.stdout + done.stderr

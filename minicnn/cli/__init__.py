@@ -3,7 +3,7 @@
     minicnn train                       # the course's U-Net on the embedded brain data
     minicnn predict --weights minicnn-train/model.npz --input t1.nii.gz --output labels.nii.gz
     minicnn summary --model unet        # Keras's table of layers and parameters
-    minicnn gradcheck                   # every gradient against finite differences
+    minicnn gradcheck [conv2d ...]      # every gradient (or one class) against finite differences
 
 ``python -m minicnn ...`` is the same command. One module per subcommand
 (``train``, ``predict``, ``summary``, ``gradcheck``), each with
