@@ -14,9 +14,10 @@ PyTorch is optional (``pip install -e ".[bench]"``); without it the torch
 column stays empty and the script says so. These are measurements, not tests:
 nothing fails on a slow machine.
 
-JIT: two more fresh processes time import + model building + the first
-training step with an empty Numba cache (compilation included) and then with
-that cache warm.
+JIT: fresh processes (--jit-runs, default 5) sharing one new Numba cache
+time import + model building + the first and second training steps: the
+first process compiles (cold), the others load what it cached (warm, the
+median is reported); the cache's file count after each must stop growing.
 """
 import argparse
 import importlib.util
@@ -92,26 +93,40 @@ def run_group(workers, names, rounds, warmup, log):
     return times
 
 
-def measure_jit(env, log):
-    """First-step seconds with a cold, then a warm, Numba cache (fresh processes)."""
-    result = {}
+def _count_files(folder):
+    return sum(len(names) for _, _, names in os.walk(folder))
+
+
+def measure_jit(env, log, runs):
+    """`runs` fresh processes sharing one new Numba cache: the first compiles
+    (cold), the others load (warm). Each one's first-step seconds and the
+    cache's file count after it, which must stop growing after the first."""
+    processes = []
     with tempfile.TemporaryDirectory(prefix="minicnn-jit-") as cache:
         env = dict(env, NUMBA_CACHE_DIR=cache)
-        for label in ("cold", "warm"):
+        for run in range(runs):
             start = time.perf_counter()
             out = subprocess.run([sys.executable, os.path.join(HERE, "worker.py"),
                                   "numba", "jit"], env=env, cwd=HERE, check=True,
                                  capture_output=True, text=True)
             wall = time.perf_counter() - start
-            result[label] = dict(json.loads(out.stdout.splitlines()[-1]), process_s=wall)
-            log(f"  JIT, {label} cache: first step {result[label]['first_step_s']:.2f} s")
-    return result
+            processes.append(dict(json.loads(out.stdout.splitlines()[-1]), process_s=wall,
+                                  cache_files=_count_files(cache)))
+            log(f"  JIT, {'cold' if run == 0 else 'warm'} cache: first step "
+                f"{processes[-1]['first_step_s']:.2f} s, second "
+                f"{processes[-1]['second_step_s']:.2f} s, "
+                f"{processes[-1]['cache_files']} files in the cache")
+    warm = processes[1:]
+    median = {key: statistics.median(p[key] for p in warm) for key in warm[0]} if warm else None
+    return {"cold": processes[0], "warm": median, "runs": processes}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=7, help="timed rounds (default 7)")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up rounds (default 2)")
+    parser.add_argument("--jit-runs", type=int, default=5,
+                        help="fresh processes for the JIT group, the first cold (default 5)")
     parser.add_argument("--threads", type=int, default=2, help="threads per framework")
     parser.add_argument("--only", default="ops,unet,job,jit",
                         help="comma-separated groups among ops, unet, job, jit")
@@ -162,7 +177,7 @@ def main(argv=None):
             results["rss_ready_mb"].setdefault(group, {})[w.framework] = w.rss_ready_mb
             results["rss_mb"].setdefault(group, {})[w.framework] = w.close()
     if "jit" in groups and "numba" in frameworks:
-        results["jit"] = measure_jit(env, log)
+        results["jit"] = measure_jit(env, log, args.jit_runs)
 
     results["gflops"] = {conv3_name(s, ci, co, kind): conv3_flops(s, ci, co) / 1e9
                          for s, ci, co in CONV3 for kind in CONV3_KINDS}
