@@ -22,9 +22,10 @@ from minicnn import losses, metrics, models, optimizers
 
 # (label, file suffix, function name) of the calls whose cumulative time makes a part
 PARTS = [("network forward", "models/model.py", "forward"),
-         ("network backward", "models/model.py", "backward_from_logits"),
+         ("network backward", "models/model.py", "backward"),
          ("loss", "models/training.py", "_loss_value"),
-         ("metrics", "minicnn/metrics.py", "update_state"),
+         ("loss backward", "losses/base.py", "backward"),
+         ("metrics", "models/training.py", "_update_metrics"),
          ("optimizer", "minicnn/optimizers.py", "apply_gradients")]
 
 
@@ -59,7 +60,7 @@ def main(argv=None):
     print(f"  {'the rest of fit':<18}{rest:8.2f} s {100 * rest / fit:6.1f} %")
     overhead = fit - sum(ct for (f, _, fn), (_, _, _, ct, _) in stats.items()
                          if f.endswith("models/model.py")
-                         and fn in ("forward", "backward_from_logits"))
+                         and fn in ("forward", "backward"))
     print(f"fit's own work (all but the network's passes): {100 * overhead / fit:.1f} % "
           "(target < 10 %)")
 

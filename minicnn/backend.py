@@ -49,6 +49,9 @@ to NumPy. If Numba is missing when no backend was chosen, the default is
 import importlib
 import warnings
 from collections import namedtuple
+from typing import NamedTuple
+
+import numpy as np
 
 from .functional import activations, conv, losses, merging, pooling, upsampling
 
@@ -184,6 +187,38 @@ def choose(operation, *args, **kwargs):
     return numpy_pair(operation)
 
 
+class Kept(NamedTuple):
+    """What ``run_forward`` returns beside y: the pair that ran and its
+    cache, so that ``run_backward`` runs the same pair's backward."""
+    pair: KernelPair
+    cache: object
+
+
+class Logits(NamedTuple):
+    """An output y = activation(z) of a softmax or sigmoid, with its logits z.
+
+    Keras's fit computes a cross-entropy that follows such an output from z
+    (see ``minicnn.losses``); the loss terms share this one record instead
+    of running the activation again: y for the terms that read
+    probabilities, `kept` to differentiate through the activation (a
+    softmax's cache also holds log sum_j exp z_j, which a cross-entropy
+    from logits needs).
+    """
+    activation: str               # 'softmax' (over the last axis) or 'sigmoid'
+    z: np.ndarray
+    y: np.ndarray
+    kept: Kept
+
+
+def logits_of(activation, z):
+    """The Logits record of activation(z), running the activation once."""
+    if activation not in activations.PROBABILITY_ACTIVATIONS:
+        raise ValueError(f"activation must be one of {activations.PROBABILITY_ACTIVATIONS}, "
+                         f"got {activation!r}")
+    y, kept = activation_forward(activation, z)
+    return Logits(activation, z, y, kept)
+
+
 def activation_pair(identifier, x):
     """The pair of a Keras activation name (None: linear) for input x: from the
     table if it is there ('relu', 'softmax'), else the NumPy pair."""
@@ -198,18 +233,17 @@ def activation_forward(identifier, x):
     """(y, kept) of a Keras activation name, as ``run_forward`` returns them."""
     pair = activation_pair(identifier, x)
     y, cache = pair.forward(x)
-    return y, (pair, cache)
+    return y, Kept(pair, cache)
 
 
 def run_forward(operation, *args, **kwargs):
-    """(y, (pair, cache)): the chosen pair's forward, with the pair kept for backward."""
+    """(y, kept): the chosen pair's forward, and a Kept record for backward."""
     pair = choose(operation, *args, **kwargs)
     y, cache = pair.forward(*args, **kwargs)
-    return y, (pair, cache)
+    return y, Kept(pair, cache)
 
 
 def run_backward(dy, kept):
     """The backward of the pair that ran the forward; `kept` is what
     ``run_forward`` returned beside y."""
-    pair, cache = kept
-    return pair.backward(dy, cache)
+    return kept.pair.backward(dy, kept.cache)

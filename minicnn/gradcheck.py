@@ -116,8 +116,11 @@ def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP, activation=None):
     also proves that ``backward(dy)`` scales by dy. With `activation`
     ('softmax' or 'sigmoid') y_pred holds logits and the loss is called as
     the training loop calls it after that activation,
-    ``loss.on_logits(y_true, y_pred, activation)``. Returns {'y_pred': err}.
+    ``loss.on_logits(y_true, backend.logits_of(activation, y_pred))``.
+    Returns {'y_pred': err}.
     """
+    from .backend import logits_of
+
     y_true = np.array(y_true, dtype=np.float64, order="C")
     y_pred = np.array(y_pred, dtype=np.float64, order="C")
     dy = float(np.random.default_rng(seed).standard_normal())
@@ -125,7 +128,7 @@ def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP, activation=None):
     def value():
         if activation is None:
             return loss(y_true, y_pred)
-        return loss.on_logits(y_true, y_pred, activation)
+        return loss.on_logits(y_true, logits_of(activation, y_pred))
 
     value()
     analytic = loss.backward(dy)

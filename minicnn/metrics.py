@@ -78,15 +78,24 @@ def _true_classes(y_true, y_pred):
                      f"labels of shape {pixels}, got shape {y_true.shape}")
 
 
-def _categorical_matches(y_true, y_pred):
-    """[argmax y_pred == true class] per pixel, shape (N, H, W)."""
+def class_maps(y_true, y_pred):
+    """(true classes, predicted classes, C): two (N, H, W) integer maps, the
+    argmax of y_pred and of one-hot y_true (or the integer labels as they
+    are), and the number of classes. ``fit`` computes them once per batch for
+    every metric that counts classes (``Metric.counts_classes``)."""
     y_pred = _prediction(y_pred)
     if y_pred.shape[-1] < 2:
         raise ValueError(
-            f"categorical accuracy needs C >= 2 classes, got y_pred of shape "
+            f"the argmax of y_pred needs C >= 2 classes, got y_pred of shape "
             f"{y_pred.shape}: the argmax of one channel is always 0; use "
-            "binary_accuracy for a single sigmoid channel")
-    return _true_classes(y_true, y_pred) == y_pred.argmax(axis=-1)
+            "binary_accuracy (or Dice in mode='soft') for a single sigmoid channel")
+    return _true_classes(y_true, y_pred), y_pred.argmax(axis=-1), y_pred.shape[-1]
+
+
+def _categorical_matches(y_true, y_pred):
+    """[argmax y_pred == true class] per pixel, shape (N, H, W)."""
+    true, predicted, _ = class_maps(y_true, y_pred)
+    return true == predicted
 
 
 def _binary_matches(y_true, y_pred, threshold):
@@ -155,17 +164,22 @@ def _dice_counts(y_true, y_pred, mode, n_classes):
                 true = true[..., None] == np.arange(n_classes)   # (N, H, W, C)
         pred = y_pred.argmax(axis=-1) if mode == "hard" else y_pred
     if mode == "hard":
-        # bincount counts each class label: |T|, |P| and |T and P|.
-        true, pred = true.ravel(), pred.ravel()
-        return (np.bincount(true[true == pred], minlength=n_classes),
-                np.bincount(true, minlength=n_classes),
-                np.bincount(pred, minlength=n_classes))
+        return _class_counts(true, pred, n_classes)
     if not np.all((y_pred >= 0) & (y_pred <= 1)):
         raise ValueError("soft Dice needs probabilities in [0, 1], got y_pred "
                          f"values from {np.min(y_pred)} to {np.max(y_pred)}")
     true = true.astype(np.float64).reshape(-1, n_classes)       # (N*H*W, C)
     pred = pred.astype(np.float64).reshape(-1, n_classes)       # (N*H*W, C)
     return (true * pred).sum(axis=0), true.sum(axis=0), pred.sum(axis=0)
+
+
+def _class_counts(true, predicted, n_classes):
+    """Per-class totals (|T and P|, |T|, |P|), each (C,), of two class maps."""
+    # bincount counts each class label.
+    true, predicted = true.ravel(), predicted.ravel()
+    return (np.bincount(true[true == predicted], minlength=n_classes),
+            np.bincount(true, minlength=n_classes),
+            np.bincount(predicted, minlength=n_classes))
 
 
 def _check_class_ids(class_ids, n_classes):
@@ -186,10 +200,15 @@ class Metric(ABC):
     """Base class: ``update_state``, ``result``, ``reset_state`` and ``name``.
 
     Calling a metric, ``m(y_true, y_pred)``, updates it and returns the
-    result so far, as a Keras metric does.
+    result so far, as a Keras metric does. A metric that only counts classes
+    (the argmax of the prediction against the true class) sets
+    ``counts_classes`` and implements ``update_state_from_classes(true,
+    predicted, n_classes)`` on the maps of ``class_maps``, so that ``fit``
+    takes each argmax once per batch for all of them.
     """
 
     default_name = "metric"
+    counts_classes = False
 
     def __init__(self, name=None):
         name = self.default_name if name is None else name
@@ -238,9 +257,13 @@ class CategoricalAccuracy(_MatchRate):
     """Accuracy of the argmax over every pixel of every batch seen."""
 
     default_name = "categorical_accuracy"
+    counts_classes = True
 
     def update_state(self, y_true, y_pred):
-        self._add(_categorical_matches(y_true, y_pred))
+        self.update_state_from_classes(*class_maps(y_true, y_pred))
+
+    def update_state_from_classes(self, true, predicted, n_classes):
+        self._add(true == predicted)
 
 
 class BinaryAccuracy(_MatchRate):
@@ -285,9 +308,21 @@ class Dice(Metric):
         self.true_total = np.zeros(n_classes)
         self.pred_total = np.zeros(n_classes)
 
+    @property
+    def counts_classes(self):
+        return self.mode == "hard"
+
     def update_state(self, y_true, y_pred):
-        intersection, true_total, pred_total = _dice_counts(
-            y_true, y_pred, self.mode, self.n_classes)
+        self._add(*_dice_counts(y_true, y_pred, self.mode, self.n_classes))
+
+    def update_state_from_classes(self, true, predicted, n_classes):
+        """Hard Dice from the class maps of ``class_maps``."""
+        if self.n_classes is not None and n_classes != self.n_classes:
+            raise ValueError(f"y_pred must have n_classes={self.n_classes} channels, "
+                             f"got {n_classes}")
+        self._add(*_class_counts(true, predicted, n_classes))
+
+    def _add(self, intersection, true_total, pred_total):
         n_found = intersection.size
         if self.intersection.size == 0:                         # the first batch sets C
             if self.class_ids is not None and max(self.class_ids) >= n_found:

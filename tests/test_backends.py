@@ -211,6 +211,10 @@ def assert_same_cache(a, b, dtype):
         assert a.keys() == b.keys()
         for key in a:
             assert_same_cache(a[key], b[key], dtype)
+    elif hasattr(a, "_fields") and type(a).__name__.endswith("Cache"):
+        assert type(a) is type(b), (type(a), type(b))     # the same named cache
+        for field in a._fields:
+            assert_same_cache(getattr(a, field), getattr(b, field), dtype)
     elif isinstance(a, (list, tuple)) and not hasattr(a, "_fields"):
         assert len(a) == len(b)
         for u, v in zip(a, b):

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from minicnn import layers, losses, models, optimizers
+from minicnn.backend import logits_of
 from minicnn.gradcheck import check_loss, rel_error
 
 GRAD_TOL = 1e-7
@@ -50,7 +51,7 @@ def test_categorical_on_logits_is_the_unclipped_formula():
     y, _ = _onehot(SHAPE)
     z = _logits(SHAPE)
     loss = losses.CategoricalCrossentropy()
-    value = loss.on_logits(y, z, "softmax")
+    value = loss.on_logits(y, logits_of("softmax", z))
     expected = -(y * np.log(_softmax(z))).sum(axis=-1).mean()
     assert value == pytest.approx(expected, rel=1e-12)
     count = np.prod(SHAPE[:-1])
@@ -84,7 +85,7 @@ def test_on_logits_equals_the_probability_path_where_nothing_clips(kind):
             "sparse": losses.SparseCategoricalCrossentropy, "dice": losses.Dice}[kind]
     target = labels if kind == "sparse" else y
     via_logits, via_probabilities = make(), make()
-    value = via_logits.on_logits(target, z, "softmax")
+    value = via_logits.on_logits(target, logits_of("softmax", z))
     assert value == pytest.approx(via_probabilities(target, p), rel=1e-12)
     dz = via_logits.backward(0.3)
     dp = via_probabilities.backward(0.3)
@@ -101,7 +102,7 @@ def test_saturated_softmax_keeps_its_gradient_on_the_logits_path():
     assert clipped(y, _softmax(z)) == pytest.approx(-np.log(1e-7), rel=1e-6)
     chained = _softmax(z) * (clipped.backward() - (clipped.backward() * _softmax(z)).sum())
     assert np.abs(chained).max() < 1e-6                   # stalled
-    assert from_logits.on_logits(y, z, "softmax") == pytest.approx(40.0, rel=1e-9)
+    assert from_logits.on_logits(y, logits_of("softmax", z)) == pytest.approx(40.0, rel=1e-9)
     assert from_logits.backward()[0, 0] == pytest.approx(-1.0, abs=1e-12)
 
 
@@ -109,7 +110,7 @@ def test_binary_on_logits_after_sigmoid():
     y = np.array([[1.0], [0.0]])
     z = np.array([[-30.0], [2.0]])
     loss = losses.BinaryCrossentropy()
-    value = loss.on_logits(y, z, "sigmoid")
+    value = loss.on_logits(y, logits_of("sigmoid", z))
     expected = np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     assert value == pytest.approx(expected, rel=1e-12)
     assert rel_error(loss.backward(), (_sigmoid(z) - y) / 2) < 1e-14
@@ -120,14 +121,17 @@ def test_from_logits_true_after_a_softmax_warns_and_uses_the_logits():
     z = _logits(SHAPE)
     loss = losses.CategoricalCrossentropy(from_logits=True)
     with pytest.warns(UserWarning, match="from_logits=True.*softmax.*logits are used"):
-        value = loss.on_logits(y, z, "softmax")
-    assert value == pytest.approx(losses.CategoricalCrossentropy().on_logits(y, z, "softmax"))
+        value = loss.on_logits(y, logits_of("softmax", z))
+    assert value == pytest.approx(
+        losses.CategoricalCrossentropy().on_logits(y, logits_of("softmax", z)))
 
 
-def test_on_logits_refuses_another_activation():
+def test_on_logits_refuses_another_activation_and_bare_arrays():
     y, _ = _onehot(SHAPE)
     with pytest.raises(ValueError, match="activation must be one of.*'relu'"):
-        losses.CategoricalCrossentropy().on_logits(y, _logits(SHAPE), "relu")
+        losses.CategoricalCrossentropy().on_logits(y, logits_of("relu", _logits(SHAPE)))
+    with pytest.raises(TypeError, match="logits must be a backend.Logits"):
+        losses.CategoricalCrossentropy().on_logits(y, _logits(SHAPE))
 
 
 # ------------------------------------------------------------- WeightedSum
@@ -203,9 +207,10 @@ def test_activation_and_softmax_layers_also_hand_over_their_logits(output):
     model = models.Model(inputs, last(z))
     x = np.random.default_rng(1).standard_normal((2, 4, 4, 2))
     model.forward(x)
-    activation, logits = model.output_logits()
-    assert activation == "softmax"
-    assert np.array_equal(logits, model.get_layer(index=1).forward(x))
+    logits = model.output_logits()
+    assert logits.activation == "softmax"
+    assert np.array_equal(logits.z, model.get_layer(index=1).forward(x))
+    assert np.array_equal(model.output_logits().y, model.forward(x))
 
 
 def test_a_saturated_network_learns_as_in_keras():

@@ -27,10 +27,40 @@ softmax   along one axis k (the channels, -1, by default):
 ``get_activation(identifier)`` maps a Keras activation name ('relu', ...)
 or None to its (forward, backward) pair; layers such as Conv2D use it for
 their ``activation=`` argument.
+
+Caches: linear keeps nothing, sigmoid and tanh their output y; relu and
+softmax a named tuple (``ReluCache``, ``SoftmaxCache``), which their
+compiled twins in ``minicnn.numba_kernels`` return too.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from .._validate import one_of
+
+
+class ReluCache(NamedTuple):
+    """What relu_backward needs: where the input was, and the ReLU's settings."""
+    x: np.ndarray                 # the input (or any array positive exactly where it is)
+    max_value: float | None
+    negative_slope: float
+    threshold: float
+
+
+def relu_cache_of_output(y):
+    """The cache of a plain ReLU (max(z, 0)) built from its output y instead of
+    its input z: its backward only asks where z > 0, which is exactly where
+    y > 0. A fused convolution + ReLU keeps y this way and never stores z."""
+    return ReluCache(y, None, 0.0, 0.0)
+
+
+class SoftmaxCache(NamedTuple):
+    """The output y, the axis, and log_normaliser = log sum_j exp(x_j) (with
+    the axis kept, size 1): log y = x - log_normaliser, which a cross-entropy
+    computed from the same logits reads instead of a second softmax."""
+    y: np.ndarray
+    axis: int
+    log_normaliser: np.ndarray
 
 
 # --------------------------------------------------------------------- linear
@@ -54,12 +84,12 @@ def relu_forward(x, max_value=None, negative_slope=0.0, threshold=0.0):
     if max_value is not None:
         y = np.where(above & (x >= max_value), max_value, y)
     y = y.astype(x.dtype, copy=False)
-    return y, (x, max_value, negative_slope, threshold)
+    return y, ReluCache(x, max_value, negative_slope, threshold)
 
 
 def relu_backward(dy, cache):
     """dx = dy * f'(x): a below the threshold, 1 between t and m, 0 above m."""
-    x, max_value, negative_slope, threshold = cache
+    x, max_value, negative_slope, threshold = cache          # a ReluCache
     above = x > threshold
     slope = np.where(above, 1.0, negative_slope)
     if max_value is not None:
@@ -103,16 +133,17 @@ def tanh_backward(dy, cache):
 
 # -------------------------------------------------------------------- softmax
 def softmax_forward(x, axis=-1):
-    """Softmax along `axis` (max-subtracted). Cache: (y, axis)."""
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    y = e / np.sum(e, axis=axis, keepdims=True)
-    return y, (y, axis)
+    """Softmax along `axis` (max-subtracted). Cache: a SoftmaxCache."""
+    top = np.max(x, axis=axis, keepdims=True)
+    e = np.exp(x - top)
+    total = np.sum(e, axis=axis, keepdims=True)
+    y = e / total
+    return y, SoftmaxCache(y, axis, top + np.log(total))
 
 
 def softmax_backward(dy, cache):
     """dx = y * (dy - sum(dy * y, axis, keepdims=True))."""
-    y, axis = cache
+    y, axis = cache.y, cache.axis
     return y * (dy - np.sum(dy * y, axis=axis, keepdims=True))
 
 

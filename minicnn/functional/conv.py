@@ -54,8 +54,11 @@ and the padding is the 'same'/'valid' padding of the convolution A on an
 input of size OH, which is how TensorFlow computes it.
 """
 from collections import namedtuple
+from typing import NamedTuple
 
-from .activations import relu_backward, relu_forward
+import numpy as np
+
+from .activations import ReluCache, relu_backward, relu_cache_of_output, relu_forward
 from .im2col import (col2im, conv_output_size, effective_kernel_size, im2col,
                      pad_hw, padding_amounts, unpad_hw)
 
@@ -64,6 +67,21 @@ ConvGeometry = namedtuple(
 ConvGeometry.__doc__ = """Everything about one convolution but the numbers:
 input size, kernel size, strides, dilation, ((top, bottom), (left, right))
 padding and output size, all (height, width) pairs."""
+
+
+class ConvCache(NamedTuple):
+    """What the backward of a convolution or transpose convolution needs."""
+    x: np.ndarray                 # the input, (N, H, W, C_in)
+    kernel: np.ndarray            # in the layer's Keras layout
+    has_bias: bool
+    geom: ConvGeometry
+
+
+class ConvReluCache(NamedTuple):
+    """The fused convolution + ReLU's cache: the convolution's, then the ReLU's
+    (built from the output, ``relu_cache_of_output``)."""
+    conv: ConvCache
+    relu: ReluCache
 
 
 def conv_geometry(in_hw, kernel_hw, strides, dilation, padding):
@@ -129,12 +147,12 @@ def conv2d_forward(x, kernel, bias, geom):
     y = conv2d(x, kernel, geom)
     if bias is not None:
         y += bias                                             # broadcast over N, OH, OW
-    return y, (x, kernel, bias is not None, geom)
+    return y, ConvCache(x, kernel, bias is not None, geom)
 
 
 def conv2d_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_forward; dbias None without bias."""
-    x, kernel, has_bias, geom = cache
+    x, kernel, has_bias, geom = cache                         # a ConvCache
     dx = conv2d_input_grad(dy, kernel, geom)
     dkernel = conv2d_weight_grad(x, dy, kernel.shape, geom)
     dbias = dy.sum(axis=(0, 1, 2)) if has_bias else None
@@ -149,16 +167,15 @@ def conv2d_relu_forward(x, kernel, bias, geom):
     y in place of its input z = conv(x) + bias: its backward only asks where
     z > 0, which is exactly where y > 0, and keeping y lets z be freed (and
     lets a compiled twin apply the ReLU as it writes each output, never
-    storing z). Cache: (the convolution's cache, the ReLU's)."""
+    storing z). Cache: a ConvReluCache."""
     z, conv_cache = conv2d_forward(x, kernel, bias, geom)
     y, _ = relu_forward(z)
-    return y, (conv_cache, (y, None, 0.0, 0.0))
+    return y, ConvReluCache(conv_cache, relu_cache_of_output(y))
 
 
 def conv2d_relu_backward(dy, cache):
     """(dx, dkernel, dbias): the ReLU's backward, then the convolution's."""
-    conv_cache, relu_cache = cache
-    return conv2d_backward(relu_backward(dy, relu_cache), conv_cache)
+    return conv2d_backward(relu_backward(dy, cache.relu), cache.conv)
 
 
 # ----------------------------------------------------------- Conv2DTranspose
@@ -203,12 +220,12 @@ def conv2d_transpose_forward(x, kernel, bias, geom):
     y = conv2d_input_grad(x, kernel, geom)                    # (N, OH, OW, C_out)
     if bias is not None:
         y += bias
-    return y, (x, kernel, bias is not None, geom)
+    return y, ConvCache(x, kernel, bias is not None, geom)
 
 
 def conv2d_transpose_backward(dy, cache):
     """(dx, dkernel, dbias) for the cache of conv2d_transpose_forward."""
-    x, kernel, has_bias, geom = cache
+    x, kernel, has_bias, geom = cache                         # a ConvCache
     dx = conv2d(dy, kernel, geom)                             # A dy: (N, H, W, C_in)
     # y = A^T x is bilinear in (kernel, x) exactly as conv2d is in (input, kernel)
     # with dy playing the input and x the output gradient.

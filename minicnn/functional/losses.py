@@ -36,6 +36,15 @@ question; count = N * H * W * C)
     logits:         loss = max(z, 0) - z y + log(1 + exp(-|z|))   (never overflows)
                     dL/dz = sigmoid(z) - y
 
+From logits whose activation has run already (the training step: the
+output layer computed p = softmax(z) once, keeping log sum_c exp z_c):
+    categorical     log softmax(z)_c = z_c - log_normaliser,  so
+                    loss_pixel = -sum_c y_c (z_c - log_normaliser)
+    sparse          loss_pixel = log_normaliser - z_k
+    binary          the logits form above, with sigmoid(z) given
+each with the same cache, and so the same backward, as the logits form:
+nothing is exponentiated again (``*_from_softmax``, ``*_from_sigmoid``).
+
 The clipping mask m is what TensorFlow's gradient of clip_by_value does: the
 gradient passes where the value lies inside [eps, 1 - eps] (bounds included)
 and is zero outside, where the clipped value no longer depends on p.
@@ -97,6 +106,15 @@ def categorical_crossentropy_forward(y_true, y_pred, from_logits=False, axis=-1)
     return value, cache
 
 
+def categorical_crossentropy_from_softmax(y_true, z, softmax, log_normaliser):
+    """The from-logits cross-entropy of z, classes last, given p = softmax(z)
+    and log_normaliser = log sum_c exp z_c (N, H, W, 1). Returns (value,
+    cache), the cache of the from-logits forward."""
+    value = -(y_true * (z - log_normaliser)).sum(axis=-1).mean()
+    return value, {"from_logits": True, "axis": -1, "y": y_true,
+                   "count": _pixel_count(z.shape), "softmax": softmax}
+
+
 def categorical_crossentropy_backward(dy, cache):
     """d(dy * value) / d y_pred, same shape as y_pred."""
     y = cache["y"]
@@ -133,6 +151,16 @@ def sparse_categorical_crossentropy_forward(labels, y_pred, from_logits=False):
     return per_pixel.mean(), cache
 
 
+def sparse_categorical_crossentropy_from_softmax(labels, z, softmax, log_normaliser):
+    """The from-logits sparse cross-entropy of z given p = softmax(z) and
+    log_normaliser = log sum_c exp z_c (N, H, W, 1). Returns (value, cache)."""
+    index = labels[..., None]                                    # (N, H, W, 1)
+    per_pixel = log_normaliser - np.take_along_axis(z, index, axis=-1)
+    return per_pixel.mean(), {"from_logits": True, "count": _pixel_count(z.shape),
+                              "onehot": index == np.arange(z.shape[-1]),
+                              "softmax": softmax}
+
+
 def sparse_categorical_crossentropy_backward(dy, cache):
     """d(dy * value) / d y_pred, shape (N, H, W, C)."""
     onehot = cache["onehot"]
@@ -158,6 +186,14 @@ def binary_crossentropy_forward(y_true, y_pred, from_logits=False):
         per_element = -(y_true * np.log(q) + (1.0 - y_true) * np.log(1.0 - q))
         cache.update(q=q, inside=inside)
     return per_element.mean(), cache
+
+
+def binary_crossentropy_from_sigmoid(y_true, z, sigmoid):
+    """The from-logits binary cross-entropy of z given sigmoid(z). Returns
+    (value, cache)."""
+    per_element = np.maximum(z, 0.0) - z * y_true + np.log1p(np.exp(-np.abs(z)))
+    return per_element.mean(), {"from_logits": True, "y": y_true, "count": z.size,
+                                "sigmoid": sigmoid}
 
 
 def binary_crossentropy_backward(dy, cache):

@@ -10,6 +10,8 @@ them, instead of being stretched silently. The ``*_output_shape`` functions
 check shapes that may hold None (unknown, e.g. the batch size while a model
 is being assembled); the kernels check the concrete shapes of the arrays.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -68,12 +70,18 @@ def add_backward(dy, cache):
     return [dy.copy() for _ in range(cache)]
 
 
+class ConcatenateCache(NamedTuple):
+    """Where each input's slice of the output is."""
+    sizes: list                   # each input's size along the axis
+    axis: int                     # non-negative
+
+
 def concatenate_forward(xs, axis=-1):
-    """Join arrays along `axis`. Cache: (sizes along axis, axis)."""
+    """Join arrays along `axis`. Cache: a ConcatenateCache."""
     concatenate_output_shape([x.shape for x in xs], axis)
     axis = axis % xs[0].ndim
     sizes = [x.shape[axis] for x in xs]
-    return np.concatenate(xs, axis=axis), (sizes, axis)
+    return np.concatenate(xs, axis=axis), ConcatenateCache(sizes, axis)
 
 
 def concatenate_backward(dy, cache):

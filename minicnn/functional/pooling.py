@@ -40,6 +40,7 @@ separate adds sum its gradients. Finally the padding rows and columns are
 cropped away: dx = dxp[:, top:Hp-bottom, left:Wp-right, :].
 """
 from collections import namedtuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +50,13 @@ from .im2col import PADDING_MODES, conv_output_size, padding_amounts, unpad_hw
 PoolGeometry = namedtuple("PoolGeometry", "in_hw pool_size strides pads out_hw")
 PoolGeometry.__doc__ = """Input size, pool size, strides,
 ((top, bottom), (left, right)) padding and output size, as (height, width)."""
+
+
+class MaxPoolCache(NamedTuple):
+    """What max pooling's backward needs."""
+    winner: np.ndarray            # (N, OH, OW, C): offset i * pw + j of each window's max
+    input_shape: tuple            # (N, H, W, C)
+    geom: PoolGeometry
 
 
 def pool_output_hw(in_hw, pool_size, strides, padding):
@@ -120,12 +128,12 @@ def max_pool2d_forward(x, geom):
         better = window > y                                   # strict: ties keep the first
         np.copyto(y, window, where=better)
         winner[better] = k
-    return y, (winner, x.shape, geom)
+    return y, MaxPoolCache(winner, x.shape, geom)
 
 
 def max_pool2d_backward(dy, cache):
     """Gradient of max pooling: dy (N, OH, OW, C) -> dx (N, H, W, C)."""
-    winner, x_shape, geom = cache
+    winner, x_shape, geom = cache                            # a MaxPoolCache
     (top, bottom), (left, right) = geom.pads
     padded_shape = (x_shape[0], x_shape[1] + top + bottom,
                     x_shape[2] + left + right, x_shape[3])

@@ -56,12 +56,20 @@ sizes alone. (TensorFlow computes these weights and the products in float32
 even for float64 tensors; minicnn computes them in the layer's dtype, so a
 float64 minicnn layer agrees with Keras only to about 1e-7.)
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from .. import _validate
 from .interpolation import linear_interpolation_matrix
 
 INTERPOLATIONS = ("nearest", "bilinear")
+
+
+class BilinearCache(NamedTuple):
+    """The two interpolation matrices, whose transposes make the backward."""
+    rows: np.ndarray              # A_h (OH, H)
+    cols: np.ndarray              # A_w (OW, W)
 
 
 def upsample_nearest2d_forward(x, size):
@@ -72,11 +80,12 @@ def upsample_nearest2d_forward(x, size):
     n, h, w, c = x.shape
     blocks = np.broadcast_to(x[:, :, None, :, None, :], (n, h, sh, w, sw, c))
     y = blocks.reshape(n, h * sh, w * sw, c)                 # copies: a new array
-    return y, (sh, sw)
+    return y, size
 
 
 def upsample_nearest2d_backward(dy, cache):
-    """Adjoint of nearest upsampling: sum each sh x sw block of dy."""
+    """Adjoint of nearest upsampling: sum each sh x sw block of dy. The cache
+    is the size (sh, sw)."""
     sh, sw = cache
     n, oh, ow, c = dy.shape
     blocks = dy.reshape(n, oh // sh, sh, ow // sw, sw, c)  # (N, H, sh, W, sw, C)
@@ -102,12 +111,12 @@ def upsample_bilinear2d_forward(x, size):
     a_w = bilinear_matrix(w, sw, x.dtype)                    # (OW, W)
     t = a_h @ x.reshape(n, h, w * c)                         # (N, OH, W*C)
     y = a_w @ t.reshape(n * h * sh, w, c)                    # (N*OH, OW, C)
-    return y.reshape(n, h * sh, w * sw, c), (a_h, a_w)
+    return y.reshape(n, h * sh, w * sw, c), BilinearCache(a_h, a_w)
 
 
 def upsample_bilinear2d_backward(dy, cache):
     """Adjoint of bilinear upsampling: dx = A_h^T dy A_w per (n, c)."""
-    a_h, a_w = cache
+    a_h, a_w = cache.rows, cache.cols
     n, oh, ow, c = dy.shape
     h, w = a_h.shape[1], a_w.shape[1]
     dt = a_w.T @ dy.reshape(n * oh, ow, c)                 # (N*OH, W, C)

@@ -3,7 +3,7 @@
 Each layer is a thin class around the pure kernels in ``minicnn.functional``;
 see ``minicnn.layers.base`` for the protocol they share.
 """
-from .base import Layer
+from .base import AtLogits, Layer
 from .convolutional import Conv2D, Conv2DTranspose
 from .pooling import MaxPooling2D
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D

@@ -11,10 +11,18 @@ No weights; the math and its derivatives are in
 - ``Softmax(axis=-1)``: softmax along any one axis.
 """
 import numbers
+from typing import NamedTuple
 
 from .. import _validate, backend
 from ..functional.activations import PROBABILITY_ACTIVATIONS, activation_name
 from .base import Layer
+
+
+class ActivationLayerCache(NamedTuple):
+    """The activation's run, and its Logits record when it is a softmax
+    (over the last axis) or a sigmoid."""
+    activation: backend.Kept
+    logits: backend.Logits | None
 
 
 def _non_negative(value, name, allow_none=False):
@@ -38,15 +46,15 @@ class Activation(Layer):
 
     def _forward(self, x, training):
         y, kept = backend.activation_forward(self.activation, x)
-        return y, (kept, x)
+        logits = (backend.Logits(self.activation, x, y, kept)
+                  if self.activation in PROBABILITY_ACTIVATIONS else None)
+        return y, ActivationLayerCache(kept, logits)
 
     def _backward(self, dy, cache):
-        return backend.run_backward(dy, cache[0]), {}
+        return backend.run_backward(dy, cache.activation), {}
 
     def output_logits(self):
-        if self.activation in PROBABILITY_ACTIVATIONS and self._cache is not None:
-            return self.activation, self._cache[1]
-        return None
+        return None if self._cache is None else self._cache.logits
 
     def _backward_from_logits(self, dz, cache):
         return dz, {}               # the logits are this layer's input
@@ -84,13 +92,16 @@ class Softmax(Layer):
 
     def _forward(self, x, training):
         y, kept = backend.run_forward("softmax", x, self.axis)
-        return y, (kept, x)
+        # Logits only over the last axis, the classes a cross-entropy reads.
+        last = self.axis % x.ndim == x.ndim - 1
+        return y, ActivationLayerCache(kept, backend.Logits("softmax", x, y, kept)
+                                       if last else None)
 
     def _backward(self, dy, cache):
-        return backend.run_backward(dy, cache[0]), {}
+        return backend.run_backward(dy, cache.activation), {}
 
     def output_logits(self):
-        return None if self._cache is None else ("softmax", self._cache[1])
+        return None if self._cache is None else self._cache.logits
 
     def _backward_from_logits(self, dz, cache):
         return dz, {}               # the logits are this layer's input

@@ -24,6 +24,7 @@ Shapes: ``N`` batch, ``H`` height, ``W`` width, ``C`` channels (NHWC).
 import re
 from abc import ABC, abstractmethod
 from collections import defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +33,19 @@ from .._validate import as_array
 from ..config import resolve_dtype
 
 _name_counts = defaultdict(int)
+
+
+@dataclass(frozen=True)
+class AtLogits:
+    """A gradient that arrives at the logits z of a layer whose output is
+    softmax(z) or sigmoid(z), instead of at its output: dz = dL/dz.
+
+    Keras's fit computes a cross-entropy that follows such an output from
+    its logits, and its gradient with respect to z (p - y, for a softmax) is
+    exact where the one with respect to p would overflow; ``backward`` given
+    an AtLogits skips the activation's backward (see ``Layer.output_logits``).
+    """
+    dz: np.ndarray
 
 
 def _snake_case(class_name):
@@ -125,41 +139,37 @@ class Layer(ABC):
     def backward(self, dy):
         """Gradient w.r.t. the input(s) of the most recent ``forward``.
 
-        Fills ``self.grads`` (overwriting) and returns dx (a list for
-        multi-input layers). `dy` is read, never modified.
+        `dy` = dL/dy, the gradient at the output, or ``AtLogits(dz)``, the
+        gradient at the logits of a softmax or sigmoid output (then the
+        activation's backward is skipped). Fills ``self.grads``
+        (overwriting) and returns dx (a list for multi-input layers). The
+        gradient is read, never modified.
         """
-        return self._run_backward(self._backward, dy, "dy")
-
-    def output_logits(self):
-        """(activation, logits) when the last forward's output was
-        softmax(logits) or sigmoid(logits), else None.
-
-        Keras's fit computes a cross-entropy that follows such an output from
-        these logits (see ``minicnn.losses``); the layers that can end in a
-        softmax or sigmoid (Conv2D, Conv2DTranspose, Activation, Softmax)
-        keep them.
-        """
-        return None
-
-    def backward_from_logits(self, dz):
-        """Gradient w.r.t. the input(s), starting from dz = dL/dlogits.
-
-        The final softmax or sigmoid is skipped: dz already is the gradient
-        at its input (for a cross-entropy computed from the logits, p - y).
-        Fills ``self.grads`` as ``backward`` does.
-        """
-        if self._cache is not None and self.output_logits() is None:
-            raise ValueError(
-                f"{self.name}: backward_from_logits() needs a layer whose output is a "
-                "softmax or sigmoid of its logits")
-        return self._run_backward(self._backward_from_logits, dz, "dz")
-
-    def _run_backward(self, backward, gradient, what):
-        """Check `gradient` against the last forward, run `backward`, keep the grads."""
         if self._cache is None:
             raise ValueError(
                 f"{self.name}: backward() was called before forward(); run "
                 "forward(x) first so there is a cache to differentiate")
+        if isinstance(dy, AtLogits):
+            if self.output_logits() is None:
+                raise ValueError(
+                    f"{self.name}: a gradient AtLogits needs a layer whose output is "
+                    "a softmax or sigmoid of its logits")
+            return self._run_backward(self._backward_from_logits, dy.dz, "dz")
+        return self._run_backward(self._backward, dy, "dy")
+
+    def output_logits(self):
+        """The ``backend.Logits`` of the last forward when its output was
+        softmax(z) (over the last axis) or sigmoid(z), else None.
+
+        Keras's fit computes a cross-entropy that follows such an output from
+        its logits z (see ``minicnn.losses``); the layers that can end in a
+        softmax or sigmoid (Conv2D, Conv2DTranspose, Activation, Softmax)
+        keep them, with the activation's output and cache.
+        """
+        return None
+
+    def _run_backward(self, backward, gradient, what):
+        """Check `gradient` against the last forward, run `backward`, keep the grads."""
         gradient = as_array(gradient, what, dtype=self.dtype)
         if gradient.shape != self._output_shape:
             raise ValueError(
@@ -173,7 +183,8 @@ class Layer(ABC):
         return dx
 
     def _backward_from_logits(self, dz, cache):
-        """(dx, grads) from dL/dlogits; layers with ``output_logits`` define it."""
+        """(dx, grads) from dz = dL/dlogits: the backward of everything before
+        the final activation. The layers with ``output_logits`` define it."""
         raise NotImplementedError
 
     @abstractmethod

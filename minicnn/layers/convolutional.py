@@ -18,12 +18,22 @@ Keras refuses strides > 1 together with dilation_rate > 1. minicnn computes
 that case (as PyTorch does); the tests check it against a direct-loop oracle.
 """
 from abc import abstractmethod
+from typing import NamedTuple
 
 from .. import _validate, backend
 from ..functional.activations import PROBABILITY_ACTIVATIONS, activation_name
 from ..functional.conv import conv_geometry, transpose_geometry
 from ..functional.im2col import PADDING_MODES
 from .base import Layer
+
+
+class ConvLayerCache(NamedTuple):
+    """A convolutional layer's cache: the convolution's run, then the
+    activation's. With activation='relu' a Conv2D runs the fused
+    ``conv2d_relu`` operation: `conv` is that run and `activation` None."""
+    conv: backend.Kept
+    activation: backend.Kept | None
+    logits: backend.Logits | None     # for a softmax or sigmoid output
 
 
 class _BaseConv(Layer):
@@ -73,25 +83,24 @@ class _BaseConv(Layer):
             # One operation, so that a compiled kernel can apply the ReLU as it
             # writes each output (see functional.conv.conv2d_relu_forward).
             y, kept = backend.run_forward("conv2d_relu", *args)
-            return y, (kept, None, None)
+            return y, ConvLayerCache(kept, None, None)
         z, conv_kept = backend.run_forward(self.operation, *args)
         y, activation_kept = backend.activation_forward(self._activation, z)
-        return y, (conv_kept, activation_kept, z)
+        logits = (backend.Logits(self._activation, z, y, activation_kept)
+                  if self._activation in PROBABILITY_ACTIVATIONS else None)
+        return y, ConvLayerCache(conv_kept, activation_kept, logits)
 
     def _backward(self, dy, cache):
-        conv_kept, activation_kept, _ = cache
-        if activation_kept is None:                       # the fused convolution + ReLU
-            return self._gradients(*backend.run_backward(dy, conv_kept))
-        return self._backward_from_logits(backend.run_backward(dy, activation_kept), cache)
+        if cache.activation is None:                      # the fused convolution + ReLU
+            return self._gradients(*backend.run_backward(dy, cache.conv))
+        return self._backward_from_logits(backend.run_backward(dy, cache.activation), cache)
 
     def output_logits(self):
-        if self._activation in PROBABILITY_ACTIVATIONS and self._cache is not None:
-            return self._activation, self._cache[2]
-        return None
+        return None if self._cache is None else self._cache.logits
 
     def _backward_from_logits(self, dz, cache):
         """The convolution's backward from dz = dL/dz, z = conv(x) + bias."""
-        return self._gradients(*backend.run_backward(dz, cache[0]))
+        return self._gradients(*backend.run_backward(dz, cache.conv))
 
     def _gradients(self, dx, dkernel, dbias):
         grads = {"kernel": dkernel}

@@ -55,12 +55,15 @@ p < 1e-7, the clipped formula's value stops at -log(1e-7) = 16.1 and its
 gradient is 0 (the clip cuts it), so a confidently wrong network stops
 learning; from the logits the value keeps growing and the gradient is
 p - y = -1 there, so it learns. minicnn's training loop does the same as
-Keras's: ``Loss.on_logits(y_true, z, activation)`` computes a
-cross-entropy from the logits (whatever the activation; a categorical
-cross-entropy after a sigmoid takes the softmax of the sigmoid's logits,
-exactly as Keras does, so pair them sensibly), and any other loss (Dice)
-from activation(z), chained through the activation's Jacobian, so that
-``backward`` returns dL/dz for all of them. A ``WeightedSum`` applies the
+Keras's: ``Loss.on_logits(y_true, logits)``, given the output layer's
+``backend.Logits`` record (z, p = activation(z) and the activation's
+cache), computes a cross-entropy from z (whatever the activation; a
+categorical cross-entropy after a sigmoid takes the softmax of the
+sigmoid's logits, exactly as Keras does, so pair them sensibly) and any
+other loss (Dice) from p, chained through the activation's Jacobian, so
+that ``backward`` returns dL/dz for all of them. After a softmax the
+cross-entropy reuses p and the softmax's log sum_c exp z_c: the softmax
+runs once per step, in the output layer. A ``WeightedSum`` applies the
 rule term by term, as a Keras custom loss sees the same output tensor.
 ``from_logits=True`` on a loss that follows a softmax is a slip Keras warns
 about and then ignores (it uses the remembered logits); so does minicnn.

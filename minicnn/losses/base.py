@@ -1,9 +1,10 @@
 """The Loss protocol: check inputs, run a kernel, keep its cache for backward.
 
 Every minicnn loss is an object, called as ``value = loss(y_true, y_pred)``
-(or, in the training loop, ``loss.on_logits(y_true, logits, activation)``)
-and differentiated as ``loss.backward(dy)``; see ``minicnn.losses`` for the
-semantics and the table of losses.
+(or, in the training loop, ``loss.on_logits(y_true, logits)`` with the
+output layer's ``backend.Logits``) and differentiated as
+``loss.backward(dy)``; see ``minicnn.losses`` for the semantics and the
+table of losses.
 """
 import numbers
 import warnings
@@ -14,7 +15,6 @@ import numpy as np
 from .. import backend
 from .._validate import as_array
 from ..config import floatx
-from ..functional.activations import PROBABILITY_ACTIVATIONS, activation_name
 
 
 def _float_pred(y_pred):
@@ -53,11 +53,14 @@ def _check_bool(value, name):
 class Loss(ABC):
     """Base class: check inputs, run a kernel, keep its cache for ``backward``.
 
-    Subclasses set ``default_name`` and implement ``_forward(y_true, y_pred)
-    -> (value, cache)`` (y_pred already a float array) and
+    Subclasses set ``default_name`` and implement ``_forward(y_true,
+    y_pred, check_values=True) -> (value, cache)`` (y_pred already a float
+    array; check_values=False skips the passes over y_pred's values, which
+    ``on_logits`` does: the training step has checked the logits) and
     ``_backward(dy, cache) -> dy_pred``. The cross-entropies also set
     ``reads_logits = True`` and implement ``_logits_forward(y_true, logits)``,
-    their from-logits formula, which ``on_logits`` uses.
+    their from-logits formula on a ``backend.Logits``, which ``on_logits``
+    uses.
     """
 
     default_name = "loss"
@@ -80,30 +83,34 @@ class Loss(ABC):
         self._cache, self._chain, self._dtype = cache, None, y_pred.dtype
         return float(value)
 
-    def on_logits(self, y_true, logits, activation):
-        """The loss of activation(logits) as Keras's fit computes it (see the
-        module docstring); ``backward`` then returns d(dy * value) / d logits.
+    def on_logits(self, y_true, logits):
+        """The loss of the output logits.y = activation(logits.z) as Keras's
+        fit computes it (see ``minicnn.losses``); ``backward`` then returns
+        d(dy * value) / dz.
 
-        activation: 'softmax' or 'sigmoid', the output layer's.
+        logits: a ``backend.Logits`` (``model.output_logits()``, or
+        ``backend.logits_of(activation, z)``), its values already checked to
+        be finite: nothing here passes over them again, and no term runs the
+        activation again. A cross-entropy reads z (and the activation's
+        cache); any other term reads the probabilities y and differentiates
+        through the activation.
         """
-        activation = activation_name(activation)
-        if activation not in PROBABILITY_ACTIVATIONS:
-            raise ValueError(f"on_logits: activation must be one of "
-                             f"{PROBABILITY_ACTIVATIONS}, got {activation!r}")
+        if not isinstance(logits, backend.Logits):
+            raise TypeError("on_logits: logits must be a backend.Logits (see "
+                            f"backend.logits_of), got {type(logits).__name__}")
         self._cache = None
-        logits = _float_pred(logits)
         if self.reads_logits:
             if getattr(self, "from_logits", False):
                 warnings.warn(
                     f"{self.name} received from_logits=True, but the model's output is "
-                    f"produced by a {activation} activation and does not hold logits; "
-                    "its logits are used instead, as in Keras", stacklevel=2)
+                    f"produced by a {logits.activation} activation and does not hold "
+                    "logits; its logits are used instead, as in Keras", stacklevel=2)
             value, cache = self._logits_forward(y_true, logits)
             chain = None
         else:
-            probabilities, chain = backend.activation_forward(activation, logits)
-            value, cache = self._forward(y_true, probabilities)
-        self._cache, self._chain, self._dtype = cache, chain, logits.dtype
+            value, cache = self._forward(y_true, logits.y, check_values=False)
+            chain = logits.kept
+        self._cache, self._chain, self._dtype = cache, chain, logits.z.dtype
         return float(value)
 
     def backward(self, dy=1.0):
@@ -121,8 +128,9 @@ class Loss(ABC):
         return gradient.astype(self._dtype, copy=False)
 
     @abstractmethod
-    def _forward(self, y_true, y_pred):
-        """Check y_true against y_pred and run the forward kernel."""
+    def _forward(self, y_true, y_pred, check_values=True):
+        """Check y_true against y_pred (and y_pred's values, if asked) and run
+        the forward kernel."""
 
     @abstractmethod
     def _backward(self, dy, cache):

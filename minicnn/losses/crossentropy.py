@@ -38,25 +38,34 @@ class CategoricalCrossentropy(Loss):
             raise TypeError(f"axis must be an integer, got {axis!r}")
         self.axis = int(axis)
 
-    def _forward(self, y_true, y_pred):
-        return self._crossentropy(y_true, y_pred, self.from_logits)
-
-    def _logits_forward(self, y_true, logits):
-        return self._crossentropy(y_true, logits, True)
-
-    def _crossentropy(self, y_true, y_pred, from_logits):
-        y_true = as_array(y_true, "y_true", dtype=y_pred.dtype)
-        same_shape(y_true, y_pred, "y_true", "y_pred")
-        valid_axis(self.axis, y_pred.ndim)
-        if from_logits:
+    def _forward(self, y_true, y_pred, check_values=True):
+        y_true = self._y_true(y_true, y_pred)
+        if check_values and self.from_logits:
             _check_logits(y_pred)
-        else:
+        elif check_values:
             _check_probabilities(y_pred)
             if np.any(y_pred.sum(axis=self.axis) == 0):
                 raise ValueError("y_pred has a pixel whose probabilities are all "
                                  "0; they cannot be renormalised to sum to 1")
         return backend.run_forward("categorical_crossentropy", y_true, y_pred,
-                                   from_logits, self.axis)
+                                   self.from_logits, self.axis)
+
+    def _logits_forward(self, y_true, logits):
+        y_true = self._y_true(y_true, logits.z)
+        if logits.activation == "softmax" and self.axis % logits.z.ndim == logits.z.ndim - 1:
+            value, cache = F.categorical_crossentropy_from_softmax(
+                y_true, logits.z, logits.y, logits.kept.cache.log_normaliser)
+            return value, backend.Kept(backend.numpy_pair("categorical_crossentropy"), cache)
+        # After a sigmoid (or along another axis) Keras takes the softmax of the
+        # logits along the loss's axis: there is no softmax to share.
+        return backend.run_forward("categorical_crossentropy", y_true, logits.z, True,
+                                   self.axis)
+
+    def _y_true(self, y_true, y_pred):
+        y_true = as_array(y_true, "y_true", dtype=y_pred.dtype)
+        same_shape(y_true, y_pred, "y_true", "y_pred")
+        valid_axis(self.axis, y_pred.ndim)
+        return y_true
 
     def _backward(self, dy, cache):
         return backend.run_backward(dy, cache)
@@ -97,20 +106,22 @@ class SparseCategoricalCrossentropy(Loss):
         super().__init__(name)
         self.from_logits = _check_bool(from_logits, "from_logits")
 
-    def _forward(self, y_true, y_pred):
-        return self._crossentropy(y_true, y_pred, self.from_logits)
+    def _forward(self, y_true, y_pred, check_values=True):
+        labels = _sparse_labels(y_true, y_pred)
+        if check_values:
+            (_check_logits if self.from_logits else _check_probabilities)(y_pred)
+        return backend.run_forward("sparse_categorical_crossentropy", labels, y_pred,
+                                   self.from_logits)
 
     def _logits_forward(self, y_true, logits):
-        return self._crossentropy(y_true, logits, True)
-
-    def _crossentropy(self, y_true, y_pred, from_logits):
-        labels = _sparse_labels(y_true, y_pred)
-        if from_logits:
-            _check_logits(y_pred)
-        else:
-            _check_probabilities(y_pred)
-        return backend.run_forward("sparse_categorical_crossentropy", labels, y_pred,
-                                   from_logits)
+        labels = _sparse_labels(y_true, logits.z)
+        if logits.activation != "softmax":       # Keras: the softmax of a sigmoid's logits
+            return backend.run_forward("sparse_categorical_crossentropy", labels, logits.z,
+                                       True)
+        value, cache = F.sparse_categorical_crossentropy_from_softmax(
+            labels, logits.z, logits.y, logits.kept.cache.log_normaliser)
+        return value, backend.Kept(backend.numpy_pair("sparse_categorical_crossentropy"),
+                                   cache)
 
     def _backward(self, dy, cache):
         return backend.run_backward(dy, cache)
@@ -137,20 +148,19 @@ class BinaryCrossentropy(Loss):
         super().__init__(name)
         self.from_logits = _check_bool(from_logits, "from_logits")
 
-    def _forward(self, y_true, y_pred):
-        return self._crossentropy(y_true, y_pred, self.from_logits)
-
-    def _logits_forward(self, y_true, logits):
-        return self._crossentropy(y_true, logits, True)
-
-    def _crossentropy(self, y_true, y_pred, from_logits):
+    def _forward(self, y_true, y_pred, check_values=True):
         y_true = as_array(y_true, "y_true", dtype=y_pred.dtype)
         same_shape(y_true, y_pred, "y_true", "y_pred")
-        if from_logits:
-            _check_logits(y_pred)
-        else:
-            _check_probabilities(y_pred)
-        return F.binary_crossentropy_forward(y_true, y_pred, from_logits)
+        if check_values:
+            (_check_logits if self.from_logits else _check_probabilities)(y_pred)
+        return F.binary_crossentropy_forward(y_true, y_pred, self.from_logits)
+
+    def _logits_forward(self, y_true, logits):
+        y_true = as_array(y_true, "y_true", dtype=logits.z.dtype)
+        same_shape(y_true, logits.z, "y_true", "y_pred")
+        if logits.activation != "sigmoid":       # Keras: the sigmoid of a softmax's logits
+            return F.binary_crossentropy_forward(y_true, logits.z, True)
+        return F.binary_crossentropy_from_sigmoid(y_true, logits.z, logits.y)
 
     def _backward(self, dy, cache):
         return F.binary_crossentropy_backward(dy, cache)

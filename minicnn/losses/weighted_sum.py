@@ -23,7 +23,7 @@ import numbers
 
 import numpy as np
 
-from .base import Loss, _float_pred
+from .base import Loss
 
 
 class WeightedSum(Loss):
@@ -52,17 +52,18 @@ class WeightedSum(Loss):
         super().__init__("+".join(term.name for term in terms) if name is None else name)
         self.losses, self.weights = terms, [float(w) for w in weights]
 
-    def _forward(self, y_true, y_pred):
+    def _forward(self, y_true, y_pred, check_values=True):
         value = sum(w * term(y_true, y_pred) for term, w in zip(self.losses, self.weights))
         return value, "each term keeps its own cache"
 
-    def on_logits(self, y_true, logits, activation):
-        """Each term's ``on_logits``, weighted and summed (see the module docstring)."""
+    def on_logits(self, y_true, logits):
+        """Each term's ``on_logits`` on the one Logits record, weighted and
+        summed (see the module docstring)."""
         self._cache = None
-        value = sum(w * term.on_logits(y_true, logits, activation)
+        value = sum(w * term.on_logits(y_true, logits)
                     for term, w in zip(self.losses, self.weights))
         self._cache, self._chain = "each term keeps its own cache", None
-        self._dtype = _float_pred(logits).dtype
+        self._dtype = logits.z.dtype
         return float(value)
 
     def _backward(self, dy, cache):

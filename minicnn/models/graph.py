@@ -31,6 +31,7 @@ before its own layer's backward runs:
 This is the multivariate chain rule, and the only bookkeeping a graph needs
 beyond a plain stack of layers.
 """
+from ..layers.base import AtLogits
 from ..layers.core import InputLayer, SymbolicTensor
 
 
@@ -114,16 +115,17 @@ def run_forward(order, inputs, outputs, xs, training):
     return [values[t.layer] for t in outputs]
 
 
-def run_backward(order, inputs, outputs, dys, from_logits=False):
+def run_backward(order, inputs, outputs, dys):
     """Backpropagate `dys` (one per output); returns one gradient per input.
 
-    With from_logits=True each dy is the gradient at its output layer's
-    logits, which enters through ``backward_from_logits`` (see
-    ``Layer.output_logits``)."""
+    A dy may be ``layers.AtLogits(dz)``, a gradient at its output layer's
+    logits (``Layer.backward``); that layer must then feed no other layer."""
     grads = {}                          # layer -> gradient w.r.t. its output
-    starts = {t.layer for t in outputs} if from_logits else set()
 
     def add(layer, g):
+        if layer in grads and AtLogits in (type(g), type(grads[layer])):
+            raise ValueError(f"{layer.name}: a gradient AtLogits cannot be added to the "
+                             "gradient of a layer that reads this output")
         # A new array, never an in-place +=: `g` may be another layer's dy.
         grads[layer] = g if layer not in grads else grads[layer] + g
 
@@ -131,7 +133,7 @@ def run_backward(order, inputs, outputs, dys, from_logits=False):
         add(t.layer, dy)
     for layer in reversed(order):
         dy = grads.pop(layer)
-        dx = layer.backward_from_logits(dy) if layer in starts else layer.backward(dy)
+        dx = layer.backward(dy)
         if isinstance(layer, InputLayer):
             grads[layer] = dx           # kept: it is the model's input gradient
             continue

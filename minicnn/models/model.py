@@ -108,7 +108,9 @@ class Model(TrainingMixin):
         """Backpropagate dL/d(output): fills every layer's ``grads``, returns dL/dx.
 
         `dy` has the shape of the last forward output (a list for several
-        outputs). It is read, never modified.
+        outputs), or is ``layers.AtLogits(dz)``, the gradient at the logits
+        of a softmax or sigmoid output (``output_logits``). It is read,
+        never modified.
         """
         self._require_built()
         dys = self._as_list(dy, len(self.outputs), self._multi_output, "dy", "output")
@@ -116,22 +118,12 @@ class Model(TrainingMixin):
         return dxs if self._multi_input else dxs[0]
 
     def output_logits(self):
-        """(activation, logits) of the last forward when the (single) output
+        """The ``backend.Logits`` of the last forward when the (single) output
         layer ends in a softmax or sigmoid, else None (``Layer.output_logits``)."""
         self._require_built()
         if self._multi_output:
             return None
         return self.outputs[0].layer.output_logits()
-
-    def backward_from_logits(self, dz):
-        """Backpropagate dz = dL/dlogits of the output layer (its final softmax
-        or sigmoid skipped); fills every layer's ``grads``, returns dL/dx."""
-        self._require_built()
-        if self.output_logits() is None:
-            raise ValueError(f"{self.name}: backward_from_logits() needs a single "
-                             "output layer ending in a softmax or sigmoid")
-        dxs = run_backward(self._order, self.inputs, self.outputs, [dz], from_logits=True)
-        return dxs if self._multi_input else dxs[0]
 
     def _as_list(self, value, n, multi, what, kind):
         """`value` as a list of `n` arrays, refusing a list for a single one."""

@@ -17,9 +17,15 @@ p - y enters the output layer below the activation (``minicnn.losses``
 explains why; ``evaluate`` and ``test_on_batch`` compute the loss the same
 way)::
 
-    activation, z = model.output_logits()
-    value = model.loss.on_logits(y, z, activation)   # 2'. dL/dz = (p - y) / count ...
-    model.backward_from_logits(model.loss.backward())  # 3'-4'. skips the softmax
+    logits = model.output_logits()                 # z, p = softmax(z), its cache
+    value = model.loss.on_logits(y, logits)        # 2'. from z; p shared, not recomputed
+    model.backward(AtLogits(model.loss.backward()))  # 3'-4'. dL/dz, skips the softmax
+
+Each quantity is computed once per step: the softmax by the output layer
+(the loss terms read it from ``logits``), one check that the values are
+finite (on z, before the loss, which then does not check again), and one
+argmax of the prediction and one of the labels, shared by the metrics that
+count classes (``Metric.counts_classes``).
 
 ``fit`` repeats it over the batches of each epoch (shuffled with minicnn's
 seeded generator, so ``set_random_seed(s)`` fixes the order), evaluates the
@@ -57,6 +63,7 @@ import numbers
 import numpy as np
 
 from .. import losses, metrics as metrics_module, optimizers
+from ..layers.base import AtLogits
 from .._validate import positive_int
 from ..callbacks import CallbackList, History
 from ..rng import make_rng
@@ -179,37 +186,47 @@ class TrainingMixin:
 
     # ----------------------------------------------------------------- steps
     def _loss_value(self, y, y_pred):
-        """(the loss of the last forward, whether it was computed from logits)."""
+        """(the loss of the last forward, the Logits it was computed from or
+        None), or (NaN, None) when the prediction is not finite: the one check
+        of its values (see "Divergence" above)."""
         logits = self.output_logits()
+        checked = y_pred if logits is None else logits.z     # finite z: finite p
+        if not np.all(np.isfinite(checked)):
+            return float("nan"), None
         if logits is None:
-            return self.loss(y, y_pred), False
-        activation, z = logits
-        return self.loss.on_logits(y, z, activation), True
+            return self.loss(y, y_pred), None
+        return self.loss.on_logits(y, logits), logits
+
+    def _update_metrics(self, y, y_pred):
+        """Every metric on this batch, the argmaxes computed once for all the
+        metrics that count classes."""
+        classes = None
+        for m in self.metrics:
+            if m.counts_classes:
+                if classes is None:
+                    classes = metrics_module.class_maps(y, y_pred)
+                m.update_state_from_classes(*classes)
+            else:
+                m.update_state(y, y_pred)
 
     def _train_step(self, xs, y):
         """Steps 1-6 of the module docstring, on one batch."""
         y_pred = self.forward(xs if self._multi_input else xs[0], training=True)
-        if not np.all(np.isfinite(y_pred)):
-            return float("nan")     # diverged: see "Divergence" above
-        value, from_logits = self._loss_value(y, y_pred)
+        value, logits = self._loss_value(y, y_pred)
+        if math.isnan(value):
+            return value                # diverged: nothing learnt, nothing counted
         gradient = self.loss.backward(1.0)
-        if from_logits:
-            self.backward_from_logits(gradient)
-        else:
-            self.backward(gradient)
+        self.backward(gradient if logits is None else AtLogits(gradient))
         self.optimizer.apply_gradients(
             [(layer.grads[key], layer.params[key]) for layer, key in self.trainable_slots()])
-        for m in self.metrics:
-            m.update_state(y, y_pred)
+        self._update_metrics(y, y_pred)
         return value
 
     def _test_step(self, xs, y):
         y_pred = self.forward(xs if self._multi_input else xs[0], training=False)
-        if not np.all(np.isfinite(y_pred)):
-            return float("nan")
         value, _ = self._loss_value(y, y_pred)
-        for m in self.metrics:
-            m.update_state(y, y_pred)
+        if not math.isnan(value):
+            self._update_metrics(y, y_pred)
         return value
 
     def _logs(self, loss_mean):

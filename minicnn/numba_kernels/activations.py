@@ -23,6 +23,8 @@ Caches are those of the NumPy kernels, so either backend can run backward.
 import numpy as np
 from numba import njit, prange
 
+from ..functional.activations import ReluCache, SoftmaxCache
+
 # Elements per parallel task: big enough to amortise scheduling, small
 # enough to split a 128 x 128 x 16 feature map between threads.
 _BLOCK = 1 << 16
@@ -67,12 +69,12 @@ def relu_forward(x, max_value=None, negative_slope=0.0, threshold=0.0):
     y = np.empty_like(flat)
     _relu(flat, y, t(negative_slope), t(threshold),
           t(0 if max_value is None else max_value), max_value is not None)
-    return y.reshape(x.shape), (x, max_value, negative_slope, threshold)
+    return y.reshape(x.shape), ReluCache(x, max_value, negative_slope, threshold)
 
 
 def relu_backward(dy, cache):
     """Numba twin of ``functional.activations.relu_backward``."""
-    x, max_value, negative_slope, threshold = cache
+    x, max_value, negative_slope, threshold = cache          # a ReluCache
     flat_x = np.ascontiguousarray(x).reshape(-1)
     flat_dy = np.ascontiguousarray(dy).reshape(-1)
     dx = np.empty_like(flat_dy)
@@ -98,10 +100,12 @@ def softmax_row(row, out):
 
 
 @njit(parallel=True, cache=True)
-def _softmax_rows(x, y):
-    """y[r] = softmax(x[r]) for every row r of x (rows, C)."""
+def _softmax_rows(x, y, log_normaliser):
+    """y[r] = softmax(x[r]) and log_normaliser[r] = log sum_c exp(x[r, c]) for
+    every row r of x (rows, C)."""
     for r in prange(x.shape[0]):
-        softmax_row(x[r], y[r])
+        top, log_sum = softmax_row(x[r], y[r])
+        log_normaliser[r] = top + log_sum
 
 
 @njit(parallel=True, cache=True)
@@ -119,14 +123,15 @@ def softmax_forward(x, axis=-1):
     """Numba twin of ``functional.activations.softmax_forward`` (last axis only)."""
     rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])     # (pixels, C)
     y = np.empty_like(rows)
-    _softmax_rows(rows, y)
+    log_normaliser = np.empty(rows.shape[0], dtype=rows.dtype)
+    _softmax_rows(rows, y, log_normaliser)
     y = y.reshape(x.shape)
-    return y, (y, axis)
+    return y, SoftmaxCache(y, axis, log_normaliser.reshape(x.shape[:-1] + (1,)))
 
 
 def softmax_backward(dy, cache):
     """Numba twin of ``functional.activations.softmax_backward`` (last axis only)."""
-    y, _ = cache
+    y = cache.y
     rows_y = y.reshape(-1, y.shape[-1])                           # (pixels, C)
     rows_dy = np.ascontiguousarray(dy, dtype=y.dtype).reshape(rows_y.shape)
     dx = np.empty_like(rows_y)

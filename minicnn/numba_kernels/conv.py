@@ -49,7 +49,8 @@ one backend can be differentiated on the other.
 """
 import numpy as np
 
-from ..functional.conv import ConvGeometry
+from ..functional.activations import relu_cache_of_output
+from ..functional.conv import ConvCache, ConvGeometry, ConvReluCache
 from ._workspace import ones, scratch
 from .activations import relu_backward, relu_forward
 from .im2col import col2im_images, im2col_rows
@@ -202,7 +203,7 @@ def conv2d_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_forward``: (y, cache)."""
     x, kernel, bias_cast = common_inputs(x, kernel, bias)
     y = conv2d(x, kernel, geom, bias_cast)
-    return y, (x, kernel, bias is not None, geom)
+    return y, ConvCache(x, kernel, bias is not None, geom)
 
 
 def conv2d_backward(dy, cache):
@@ -218,7 +219,7 @@ def conv2d_backward(dy, cache):
         cols^T @ x  [(i', j', f), c] = sum_p dy[p - offset(i, j), f] x[p, c]
                                      = dK[i, j, c, f]
     """
-    x, kernel, has_bias, geom = cache
+    x, kernel, has_bias, geom = cache                         # a ConvCache
     dy, x, kernel = _common(dy, x, kernel)
     kh, kw, c_in, c_out = kernel.shape
     if geom.strides == (1, 1) and not _is_pointwise((kh, kw), geom):
@@ -238,13 +239,12 @@ def conv2d_relu_forward(x, kernel, bias, geom):
     then the ReLU in one compiled pass."""
     z, conv_cache = conv2d_forward(x, kernel, bias, geom)
     y, _ = relu_forward(z)
-    return y, (conv_cache, (y, None, 0.0, 0.0))     # y for the ReLU: see functional
+    return y, ConvReluCache(conv_cache, relu_cache_of_output(y))
 
 
 def conv2d_relu_backward(dy, cache):
     """Numba twin of ``functional.conv.conv2d_relu_backward``."""
-    conv_cache, relu_cache = cache
-    return conv2d_backward(relu_backward(dy, relu_cache), conv_cache)
+    return conv2d_backward(relu_backward(dy, cache.relu), cache.conv)
 
 
 # ----------------------------------------------------------- Conv2DTranspose
@@ -252,7 +252,7 @@ def conv2d_transpose_forward(x, kernel, bias, geom):
     """Numba twin of ``functional.conv.conv2d_transpose_forward``: (y, cache)."""
     x, kernel, bias_cast = common_inputs(x, kernel, bias)
     y = conv2d_input_grad(x, kernel, geom, bias_cast)
-    return y, (x, kernel, bias is not None, geom)
+    return y, ConvCache(x, kernel, bias is not None, geom)
 
 
 def conv2d_transpose_backward(dy, cache):
@@ -262,7 +262,7 @@ def conv2d_transpose_backward(dy, cache):
     convolution, so both gradients come from cols = im2col(dy):
     dx = cols @ K (that is, A dy) and dK = cols^T @ x.
     """
-    x, kernel, has_bias, geom = cache
+    x, kernel, has_bias, geom = cache                         # a ConvCache
     dy, x, kernel = _common(dy, x, kernel)
     kh, kw, c_out, c_in = kernel.shape
     dx, grad = _both_gradients(dy, x, kernel.reshape(kh * kw * c_out, c_in), geom)

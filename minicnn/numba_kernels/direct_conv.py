@@ -54,12 +54,14 @@ one summation order (i, j, c ascending), so results do not depend on the
 thread count.
 
 The backward pass is the im2col one's (``numba_kernels.conv``): the cache is
-the same, (x, kernel, has_bias, geom), and there this kernel measured no faster.
+the same ``ConvCache``, and there this kernel measured no faster.
 """
 import numba
 import numpy as np
 from numba import prange
 
+from ..functional.activations import relu_cache_of_output
+from ..functional.conv import ConvCache, ConvReluCache
 from . import conv
 from ._slp import inline, kernel, stack_buffer
 
@@ -218,16 +220,16 @@ def conv2d_forward(x, kernel_array, bias, geom):
     """Twin of ``functional.conv.conv2d_forward`` (stride 1, no dilation)."""
     x, kernel_array, bias_cast = conv.common_inputs(x, kernel_array, bias)
     y = convolve(x, kernel_array, bias_cast, geom, relu=False)
-    return y, (x, kernel_array, bias is not None, geom)
+    return y, ConvCache(x, kernel_array, bias is not None, geom)
 
 
 def conv2d_relu_forward(x, kernel_array, bias, geom):
     """Twin of ``functional.conv.conv2d_relu_forward``: the ReLU applied as the
-    sums are stored. Its cache keeps y for the ReLU's backward (y > 0 exactly
-    where z > 0)."""
+    sums are stored, so z is never stored (the ReLU's cache is made from y)."""
     x, kernel_array, bias_cast = conv.common_inputs(x, kernel_array, bias)
     y = convolve(x, kernel_array, bias_cast, geom, relu=True)
-    return y, ((x, kernel_array, bias is not None, geom), (y, None, 0.0, 0.0))
+    return y, ConvReluCache(ConvCache(x, kernel_array, bias is not None, geom),
+                            relu_cache_of_output(y))
 
 
 conv2d_backward = conv.conv2d_backward

@@ -14,7 +14,7 @@ The cache is ``functional.merging``'s: (sizes along the axis, axis).
 import numpy as np
 from numba import njit, prange
 
-from ..functional.merging import concatenate_output_shape
+from ..functional.merging import ConcatenateCache, concatenate_output_shape
 
 
 @njit(parallel=True, cache=True)
@@ -43,7 +43,7 @@ def concatenate_forward(xs, axis=-1):
         part = np.ascontiguousarray(x, dtype=dtype).reshape(rows.shape[0], -1)
         _put_channels(part, rows, offset)
         offset += part.shape[1]
-    return y, ([x.shape[axis] for x in xs], axis)
+    return y, ConcatenateCache([x.shape[axis] for x in xs], axis)
 
 
 def concatenate_backward(dy, cache):

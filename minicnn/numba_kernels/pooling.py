@@ -16,6 +16,8 @@ otherwise images are processed in parallel, each by one thread.
 import numpy as np
 from numba import njit, prange
 
+from ..functional.pooling import MaxPoolCache
+
 
 @njit(parallel=True, cache=True)
 def _max_pool(x, y, winner, ph, pw, sh, sw, top, left):
@@ -90,12 +92,12 @@ def max_pool2d_forward(x, geom):
     winner = np.empty(out_shape, dtype=np.min_scalar_type(n_offsets - 1))
     (top, _), (left, _) = geom.pads
     _max_pool(x, y, winner, *geom.pool_size, *geom.strides, top, left)
-    return y, (winner, x.shape, geom)
+    return y, MaxPoolCache(winner, x.shape, geom)
 
 
 def max_pool2d_backward(dy, cache):
     """Numba twin of ``functional.pooling.max_pool2d_backward``."""
-    winner, x_shape, geom = cache
+    winner, x_shape, geom = cache                            # a MaxPoolCache
     dy = np.ascontiguousarray(dy)
     dx = np.empty(x_shape, dtype=dy.dtype)
     (top, _), (left, _) = geom.pads
