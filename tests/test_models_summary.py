@@ -201,6 +201,52 @@ def test_functional_table_rows():
     assert any(r[1:2] == ["(InputLayer)"] for r in rows)
 
 
+def test_functional_table_written_out_for_a_tiny_model():
+    """Each column is as wide as its longest cell plus 2 ("bn
+    (BatchNormalization)" is 23 characters: 25; "(None, 4, 4, 1)" 15: 17;
+    "Param #" 7: 9; "image[0][0]" 11: 14), each line starts with a space and
+    loses its trailing ones, and the rules span 25 + 17 + 9 + 14 + 1 = 66.
+    Counts: conv 3 * 3 * 1 * 2 + 2 = 20; bn 4 * 2 = 8, of which the moving
+    mean and variance (4) are non-trainable."""
+    x = layers.Input((4, 4, 1), name="image")
+    h = layers.Conv2D(2, 3, padding="same", name="conv")(x)
+    model = models.Model(x, layers.BatchNormalization(name="bn")(h), name="tiny")
+    assert summary_text(model).splitlines() == [
+        'Model: "tiny"',
+        "_" * 66,
+        " Layer (type)             Output Shape     Param #  Connected to",
+        "=" * 66,
+        " image (InputLayer)       (None, 4, 4, 1)  0        -",
+        " conv (Conv2D)            (None, 4, 4, 2)  20       image[0][0]",
+        " bn (BatchNormalization)  (None, 4, 4, 2)  8        conv[0][0]",
+        "=" * 66,
+        "Total params: 28",
+        "Trainable params: 24",
+        "Non-trainable params: 4",
+        "_" * 66,
+    ]
+
+
+def test_sequential_table_written_out_for_a_tiny_model():
+    """No input row and no "Connected to" column: 25 + 17 + 9 + 1 = 52 wide."""
+    model = models.Sequential([layers.Input((4, 4, 1)),
+                               layers.Conv2D(2, 3, padding="same", name="conv"),
+                               layers.BatchNormalization(name="bn")])
+    lines = summary_text(model).splitlines()
+    assert lines[0].startswith('Model: "') and lines[1:] == [
+        "_" * 52,
+        " Layer (type)             Output Shape     Param #",
+        "=" * 52,
+        " conv (Conv2D)            (None, 4, 4, 2)  20",
+        " bn (BatchNormalization)  (None, 4, 4, 2)  8",
+        "=" * 52,
+        "Total params: 28",
+        "Trainable params: 24",
+        "Non-trainable params: 4",
+        "_" * 52,
+    ]
+
+
 def test_merge_rows_list_every_input():
     text = summary_text(models.unet((16, 16, 1), 2, filters=(2,), bottleneck=4))
     lines = text.splitlines()
