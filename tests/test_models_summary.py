@@ -9,6 +9,7 @@
 """
 import re
 
+import numpy as np
 import pytest
 
 from keras_models import keras_conv_stack, keras_unet
@@ -91,6 +92,26 @@ def test_course_builders_layer_by_layer(build, expected):
     dilated head or a lost activation fails (parameter counts cannot see
     any of these)."""
     assert [settings(layer) for layer in build().layers] == expected
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"dropout": 0.2}, {"dilation_rate": 2}])
+def test_simple_cnn_predictions_from_the_loop_oracles(kwargs):
+    """The whole model's values without Keras: three ReLU convolutions by the
+    direct-loop oracle ('same', dilated if asked; Dropout is the identity at
+    inference), then the 1x1 head and a softmax over the channels."""
+    from minicnn.functional.reference import conv2d_direct
+    model = models.simple_cnn((9, 7, 1), 3, dtype="float64", **kwargs)
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.standard_normal(w.shape) * 0.5 for w in model.get_weights()])
+    weights = model.get_weights()
+    x = rng.standard_normal((2, 9, 7, 1))
+    h, d = x, kwargs.get("dilation_rate", 1)
+    for i in range(3):
+        h = np.maximum(conv2d_direct(h, weights[2 * i], weights[2 * i + 1], (1, 1), "same",
+                                     (d, d)), 0.0)
+    z = conv2d_direct(h, weights[6], weights[7], (1, 1), "valid", (1, 1))
+    expected = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-12, atol=1e-15)
 
 
 @pytest.mark.usefixtures("keras")
