@@ -6,7 +6,7 @@ batches the Keras way::
     acc = metrics.CategoricalAccuracy()
     for x, y in batches:
         acc.update_state(y, model(x))
-    acc.result()         # over every pixel seen so far
+    acc.result()         # mean over the images seen so far
     acc.reset_state()    # e.g. at the start of an epoch
 
 Shapes: y_pred is (N, H, W, C) class probabilities (or logits: argmax does
@@ -17,6 +17,12 @@ Metrics need no gradient.
 Accuracy (the slides: (1/N) sum_i I(predicted_i = label_i), over pixels)
     categorical_accuracy = mean over pixels of [argmax_c y_pred == argmax_c y_true]
     binary_accuracy      = mean over elements of [(y_pred > threshold) == y_true]
+The classes CategoricalAccuracy and BinaryAccuracy average as Keras's do:
+each image's accuracy first (the mean over its pixels), then the mean of
+those over every image seen. While all images have one size this is the
+fraction of all pixels; across batches of different image sizes each image
+weighs the same, whatever its number of pixels (an image of 4 pixels with
+1 right, then one of 8 all right: (1/4 + 1) / 2 = 0.625, not 9/12).
 
 Dice of class c, with T the pixels labelled c and P those predicted c
 (hard: P from the argmax; soft: sums of probabilities instead of counts)
@@ -238,15 +244,18 @@ class Metric(ABC):
 
 
 class _MatchRate(Metric):
-    """Accumulates matches: result = matches seen / elements seen (0 before any)."""
+    """Accumulates per-image match rates, as Keras's Mean does: result = the
+    sum over images of each one's fraction of matches / images seen (0 before
+    any)."""
 
     def reset_state(self):
-        self.total = 0
-        self.count = 0
+        self.total = 0.0        # sum of the per-image match rates
+        self.count = 0          # images seen
 
     def _add(self, matches):
-        self.total += int(np.count_nonzero(matches))
-        self.count += matches.size
+        per_image = matches.reshape(len(matches), -1).mean(axis=1)     # (N,)
+        self.total += float(per_image.sum())
+        self.count += len(matches)
 
     def result(self):
         # 0.0 before any update, as Keras's divide_no_nan gives.
@@ -254,7 +263,8 @@ class _MatchRate(Metric):
 
 
 class CategoricalAccuracy(_MatchRate):
-    """Accuracy of the argmax over every pixel of every batch seen."""
+    """Accuracy of the argmax: per image over its pixels, then the mean over
+    every image of every batch seen (Keras's semantics)."""
 
     default_name = "categorical_accuracy"
     counts_classes = True
@@ -267,7 +277,8 @@ class CategoricalAccuracy(_MatchRate):
 
 
 class BinaryAccuracy(_MatchRate):
-    """Accuracy of [y_pred > threshold] over every element of every batch seen."""
+    """Accuracy of [y_pred > threshold]: per image over its elements, then the
+    mean over every image of every batch seen (Keras's semantics)."""
 
     default_name = "binary_accuracy"
 

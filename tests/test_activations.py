@@ -97,6 +97,60 @@ def test_relu_keras_doc_examples():
     assert A.relu_forward(x, threshold=5.0)[0].tolist() == [0, 0, 0, 0, 10]
 
 
+@pytest.mark.parametrize("case", RELU_CASES)
+def test_relu_layer_matches_scalar_oracle(case, backend):
+    """The layer passes max_value, negative_slope and threshold to the kernel
+    in the right places (the gradient checks alone cannot see a swap)."""
+    x = _x((2, 3, 4, 2))
+    expected = np.vectorize(lambda v: _relu_scalar(v, *case))(x)
+    np.testing.assert_allclose(layers.ReLU(*case, dtype="float64")(x), expected,
+                               rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("axis", SOFTMAX_AXES)
+def test_softmax_layer_matches_oracle(axis, backend):
+    x = _x((2, 3, 4, 3))
+    np.testing.assert_allclose(layers.Softmax(axis, dtype="float64")(x),
+                               _softmax_oracle(x, axis), rtol=1e-13, atol=0)
+
+
+SCALAR_ORACLES = {"linear": lambda v: v, "relu": lambda v: max(v, 0.0),
+                  "sigmoid": lambda v: 1 / (1 + math.exp(-v)), "tanh": math.tanh}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_layer_matches_scalar_oracles(name, backend):
+    x = _x((2, 5, 3, 4))
+    if name == "softmax":
+        expected = _softmax_oracle(x, -1)             # over the channels
+    else:
+        expected = np.vectorize(SCALAR_ORACLES[name])(x)
+    np.testing.assert_allclose(layers.Activation(name, dtype="float64")(x), expected,
+                               rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("case, points, values, slopes", [
+    # (max_value, negative_slope, threshold), x exactly on the kinks, f(x), f'(x)
+    ((None, 0.0, 0.0), [0.0], [0.0], [0.0]),
+    ((None, 0.25, 0.0), [0.0], [0.0], [0.25]),
+    ((6.0, 0.0, 0.0), [0.0, 6.0], [0.0, 6.0], [0.0, 0.0]),          # Keras: 0, 0
+    ((1.0, 0.0, 0.0), [0.0, 1.0], [0.0, 1.0], [0.0, 0.0]),          # Keras: 0, 1
+    ((1.5, 0.3, 0.5), [0.5, 1.5], [0.0, 1.5], [0.3, 0.0]),          # Keras: 0, 1
+    ((0.375, 0.1, 0.8), [0.375, 0.8], [-0.0425, 0.0], [0.1, 0.1]),  # Keras: 0.1, 0
+])
+def test_relu_derivative_exactly_on_the_kinks(case, points, values, slopes, backend):
+    """What minicnn does where the derivative is not defined: each kink takes
+    the slope of the piece that owns it, x <= t -> a (t) and x >= m -> 0
+    (m), so x == max_value gives 0, like TensorFlow's relu6. Both are
+    one-sided derivatives (subgradients where they exist). Keras's own choice
+    depends on the code path (in the comments), so it is no reference here;
+    this test pins minicnn's choice, in both backends."""
+    layer = layers.ReLU(*case, dtype="float64")
+    x = np.array(points).reshape(1, 1, -1, 1)
+    np.testing.assert_allclose(layer(x).ravel(), values, rtol=0, atol=1e-15)
+    assert layer.backward(np.ones_like(x)).ravel().tolist() == slopes
+
+
 def test_sigmoid_tanh_match_scalar_oracle():
     x = _x((2, 3, 4, 2), scale=4.0)
     np.testing.assert_allclose(A.sigmoid_forward(x)[0],

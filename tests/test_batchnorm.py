@@ -54,15 +54,26 @@ def _built_with_random_weights(shape, axis, center, scale, seed=32, **kwargs):
 
 
 # -------------------------------------------------------------------- oracle
-def _oracle_forward(x, gamma, beta, epsilon):
-    """Channel by channel (last axis), statistics summed by hand."""
-    y = np.empty_like(x)
-    for c in range(x.shape[-1]):
-        values = x[..., c].ravel()
-        mean = sum(values) / values.size
-        var = sum((v - mean) ** 2 for v in values) / values.size
-        y[..., c] = gamma[c] * (x[..., c] - mean) / np.sqrt(var + epsilon) + beta[c]
-    return y
+def _oracle_forward(x, gamma, beta, epsilon, axis=-1, moving=None):
+    """Channel by channel, statistics summed by hand.
+
+    The channel axis is moved last first; gamma None acts as 1 and beta None
+    as 0 (scale=False, center=False). With moving = (mean, variance) those
+    fixed statistics are used instead of the batch's (inference).
+    """
+    xm = np.moveaxis(x, axis, -1)
+    y = np.empty_like(xm)
+    for c in range(xm.shape[-1]):
+        values = xm[..., c].ravel()
+        if moving is None:
+            mean = sum(values) / values.size
+            var = sum((v - mean) ** 2 for v in values) / values.size
+        else:
+            mean, var = moving[0][c], moving[1][c]
+        g = 1.0 if gamma is None else gamma[c]
+        b = 0.0 if beta is None else beta[c]
+        y[..., c] = g * (xm[..., c] - mean) / np.sqrt(var + epsilon) + b
+    return np.moveaxis(y, -1, axis)
 
 
 def _oracle_train_dx(x, gamma, dy, epsilon):
@@ -97,6 +108,37 @@ def test_inference_kernel_is_the_affine_map():
     y, _ = batchnorm_inference_forward(x, gamma, beta, mean, var, 1e-3)
     np.testing.assert_allclose(y, gamma * (x - mean) / np.sqrt(var + 1e-3) + beta,
                                rtol=1e-14)
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape, axis, center, scale", CASES)
+def test_layer_forward_matches_oracle(shape, axis, center, scale, training):
+    """The layer's values for every channel axis, with center/scale off, and
+    in inference on its (random) moving statistics: the value half of what
+    test_keras_parity checks, here against the loop oracle."""
+    layer = _built_with_random_weights(shape, axis, center, scale)
+    weights = dict(layer.params)
+    x = _x(shape)
+    moving = None if training else (weights["moving_mean"], weights["moving_variance"])
+    expected = _oracle_forward(x, weights.get("gamma"), weights.get("beta"), 1e-3,
+                               axis=axis, moving=moving)
+    np.testing.assert_allclose(layer(x, training=training), expected, rtol=0, atol=1e-13)
+
+
+def test_channel_axis_1_worked_by_hand():
+    """axis=1 on x of shape (1, 2, 2, 2): channel 0 holds 1, 2, 3, 4 (mean
+    2.5, biased variance 1.25), channel 1 holds 5, 7, 9, 11 (mean 8, variance
+    5). With gamma 1, beta 0 and epsilon 1e-3:
+        channel 0: (1 - 2.5) / sqrt(1.251) = -1.341104, ... , 1.341104
+        channel 1: (5 - 8) / sqrt(5.001)   = -1.341507, ... , 1.341507
+    Normalizing over the last axis instead would pair 1 with 2, 3 with 4, ..."""
+    x = np.array([[[[1.0, 2.0], [3.0, 4.0]], [[5.0, 7.0], [9.0, 11.0]]]])
+    y = _layer(axis=1)(x, training=True)
+    np.testing.assert_allclose(y[0, 0].ravel(), np.array([-1.5, -0.5, 0.5, 1.5]) / np.sqrt(1.251),
+                               rtol=1e-14)
+    np.testing.assert_allclose(y[0, 1].ravel(), np.array([-3.0, -1.0, 1.0, 3.0]) / np.sqrt(5.001),
+                               rtol=1e-14)
+    np.testing.assert_allclose(y[0, :, 0, 0], [-1.341104, -1.341507], atol=1e-6)
 
 
 def test_training_output_is_normalized():
@@ -169,6 +211,78 @@ def test_moving_variance_uses_the_biased_batch_variance():
     layer(x, training=True)
     np.testing.assert_allclose(layer.params["moving_mean"], x.mean(axis=(0, 1, 2)))
     np.testing.assert_allclose(layer.params["moving_variance"], x.var(axis=(0, 1, 2)))
+
+
+def test_moving_statistics_worked_by_hand_for_momentum_0_9():
+    """moving <- moving * momentum + batch * (1 - momentum), one channel,
+    starting from Keras's (moving_mean, moving_variance) = (0, 1):
+        step x = [1, 3]: batch mean 2, biased variance 1
+            mean = 0.9 * 0   + 0.1 * 2 = 0.2
+            var  = 0.9 * 1   + 0.1 * 1 = 1.0
+        step x = [2, 8]: batch mean 5, biased variance 9
+            mean = 0.9 * 0.2 + 0.1 * 5 = 0.68
+            var  = 0.9 * 1.0 + 0.1 * 9 = 1.8
+    Inference then uses them: [0.68, 2] -> [0, 1.32 / sqrt(1.8 + 0.001)]
+    = [0, 0.983597]. (The weights swapped, 0.1 * moving + 0.9 * batch, would
+    give 1.8 and 8.2 after the two steps.)"""
+    layer = _layer(momentum=0.9)
+    layer(np.array([1.0, 3.0]).reshape(1, 1, 2, 1), training=True)
+    assert layer.params["moving_mean"] == pytest.approx([0.2], abs=1e-15)
+    assert layer.params["moving_variance"] == pytest.approx([1.0], abs=1e-15)
+    layer(np.array([2.0, 8.0]).reshape(1, 1, 2, 1), training=True)
+    assert layer.params["moving_mean"] == pytest.approx([0.68], abs=1e-15)
+    assert layer.params["moving_variance"] == pytest.approx([1.8], abs=1e-15)
+    y = layer(np.array([0.68, 2.0]).reshape(1, 1, 2, 1), training=False)
+    np.testing.assert_allclose(y.ravel(), [0.0, 1.32 / np.sqrt(1.801)], rtol=0, atol=1e-15)
+    assert y.ravel()[1] == pytest.approx(0.983597, abs=1e-6)
+
+
+def test_defaults_are_kerass_documented_ones():
+    """keras.layers.BatchNormalization's documented signature:
+        BatchNormalization(axis=-1, momentum=0.99, epsilon=0.001, center=True,
+            scale=True, beta_initializer="zeros", gamma_initializer="ones",
+            moving_mean_initializer="zeros", moving_variance_initializer="ones", ...)
+    (the Keras comparisons copy momentum and epsilon from the minicnn layer,
+    so only this test pins them). Worked with the defaults, one channel at
+    (moving_mean, moving_variance) = (0, 1):
+        training on x = [2, 8] (mean 5, variance 9):
+            moving_mean = 0.99 * 0 + 0.01 * 5 = 0.05
+            moving_var  = 0.99 * 1 + 0.01 * 9 = 1.08
+        inference on a fresh layer: y = x / sqrt(1 + 0.001)"""
+    import inspect
+    documented = {"axis": -1, "momentum": 0.99, "epsilon": 1e-3, "center": True,
+                  "scale": True, "beta_initializer": "zeros", "gamma_initializer": "ones",
+                  "moving_mean_initializer": "zeros", "moving_variance_initializer": "ones"}
+    parameters = inspect.signature(layers.BatchNormalization).parameters
+    assert {k: parameters[k].default for k in documented} == documented
+    layer = layers.BatchNormalization(dtype="float64")
+    layer(np.array([2.0, 8.0]).reshape(1, 1, 2, 1), training=True)
+    assert layer.params["moving_mean"] == pytest.approx([0.05], abs=1e-15)
+    assert layer.params["moving_variance"] == pytest.approx([1.08], abs=1e-15)
+    fresh = layers.BatchNormalization(dtype="float64")
+    x = np.array([1.0, -3.0]).reshape(1, 1, 2, 1)
+    np.testing.assert_allclose(fresh(x), x / np.sqrt(1.001), rtol=1e-15)
+
+
+def test_frozen_layer_runs_in_inference_mode_worked_by_hand():
+    """trainable=False with training=True: the moving statistics, as Keras.
+    gamma 2, beta 1, moving mean 0.5, moving variance 4, epsilon 1e-3, x = [1, 3]:
+        y = 2 (x - 0.5) / sqrt(4.001) + 1 = [1.4999375, 3.4996876]
+    (with the batch's statistics, mean 2 and variance 1, it would be
+    2 (x - 2) / sqrt(1.001) + 1 = [-0.999, 2.999]). Nothing is updated, no
+    gradient is kept, and dx is the inference map's 2 / sqrt(4.001) * dy."""
+    layer = _layer(trainable=False)
+    layer.build((None, 1, 2, 1))
+    layer.set_weights([np.array([2.0]), np.array([1.0]), np.array([0.5]), np.array([4.0])])
+    x = np.array([1.0, 3.0]).reshape(1, 1, 2, 1)
+    y = layer(x, training=True)
+    np.testing.assert_allclose(y.ravel(), 2 * (np.array([1.0, 3.0]) - 0.5) / np.sqrt(4.001) + 1,
+                               rtol=1e-15)
+    np.testing.assert_allclose(y.ravel(), [1.4999375, 3.4996876], atol=1e-7)
+    assert [w.tolist() for w in layer.get_weights()] == [[2.0], [1.0], [0.5], [4.0]]
+    dy = np.array([0.3, -1.2]).reshape(1, 1, 2, 1)
+    np.testing.assert_allclose(layer.backward(dy), 2 / np.sqrt(4.001) * dy, rtol=1e-15)
+    assert layer.grads == {}
 
 
 @pytest.mark.usefixtures("keras")

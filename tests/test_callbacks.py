@@ -157,6 +157,20 @@ def test_checkpoint_every_epoch_with_a_formatted_name(tmp_path):
                                                            "w-02-0.25.weights.h5"]
 
 
+def test_checkpoint_every_epoch_with_a_formatted_npz_name(tmp_path):
+    """The name pattern needs no h5py: {epoch:02d} is 1-based, as in Keras, and
+    {val_loss:.2f} is read from that epoch's logs; each file holds its epoch's
+    weights (epoch index 0, then 1, written by Script)."""
+    pattern = str(tmp_path / "w-{epoch:02d}-{val_loss:.2f}.npz")
+    fit(make_model(), [Script("val_loss", [0.5, 0.25]),
+                       callbacks.ModelCheckpoint(pattern)], epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-01-0.50.npz", "w-02-0.25.npz"]
+    for name, epoch in [("w-01-0.50.npz", 0.0), ("w-02-0.25.npz", 1.0)]:
+        saved = make_model()
+        saved.load_weights(tmp_path / name)
+        assert weights_epoch(saved) == epoch
+
+
 def test_checkpoint_errors():
     with pytest.raises(ValueError, match="must end with '.npz' or '.weights.h5'"):
         callbacks.ModelCheckpoint("model.keras")
@@ -217,6 +231,18 @@ def test_csv_logger(tmp_path):
               callbacks=[callbacks.CSVLogger(path, append=True)])
     lines = open(path).read().splitlines()
     assert len(lines) == 4 and lines[0].startswith("epoch,")
+
+
+def test_callbacks_must_be_minicnn_callbacks():
+    """Anything else, e.g. an object with a Keras callback's hooks, is refused."""
+    class LooksLikeACallback:
+        def on_epoch_end(self, epoch, logs=None):
+            pass
+
+    for foreign in (LooksLikeACallback(), object()):
+        with pytest.raises(TypeError, match=r"must be a minicnn Callback, "
+                                            rf"got {type(foreign).__name__}"):
+            fit(make_model(), [foreign], epochs=1)
 
 
 def test_callbacks_must_be_callbacks(keras):

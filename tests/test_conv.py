@@ -229,6 +229,76 @@ def test_same_padding_puts_the_odd_row_at_the_bottom():
     assert y[0, :, :, 0].tolist() == [[8, 12, 7], [20, 24, 13], [13, 15, 8]]
 
 
+@pytest.mark.parametrize("row, expected", [
+    # n = 7: out = ceil(7 / 2) = 4; total pad = (4 - 1) * 2 + 3 - 7 = 2 -> (1, 1)
+    #   windows [0 1 2], [2 3 4], [4 5 6], [6 7 0] -> 3, 9, 15, 13
+    (np.arange(1.0, 8.0), [3.0, 9.0, 15.0, 13.0]),
+    # n = 6: out = 3; total pad = (3 - 1) * 2 + 3 - 6 = 1 -> (0, 1): none before
+    #   windows [1 2 3], [3 4 5], [5 6 0] -> 6, 12, 11
+    (np.arange(1.0, 7.0), [6.0, 12.0, 11.0]),
+])
+def test_same_padding_with_stride_2_worked_by_hand(row, expected, backend):
+    """'same' with stride > 1 pads for ceil(n / s) outputs, the odd pixel after:
+    a 1x3 kernel of ones, stride 2, on one row. (Padding as for stride 1,
+    one pixel each side, would give 3, 9, 15 for n = 6.)"""
+    layer = layers.Conv2D(1, (1, 3), strides=2, padding="same", use_bias=False,
+                          dtype="float64")
+    layer.build((None, 1, row.size, 1))
+    layer.set_weights([np.ones((1, 3, 1, 1))])
+    assert layer(row.reshape(1, 1, -1, 1)).ravel().tolist() == expected
+
+
+# The full scatter of x = [[1, 2], [3, 4]] with the 3x3 kernel 1..9, strides 2:
+# every x[i, j] adds x[i, j] * kernel at rows 2i..2i+2, columns 2j..2j+2.
+TRANSPOSE_X = np.array([[1.0, 2.0], [3.0, 4.0]])
+TRANSPOSE_KERNEL = np.arange(1.0, 10.0).reshape(3, 3)
+FULL_SCATTER = np.array([[1, 2, 5, 4, 6],
+                         [4, 5, 14, 10, 12],
+                         [10, 14, 36, 24, 30],
+                         [12, 15, 34, 20, 24],
+                         [21, 24, 55, 32, 36]], dtype=float)
+
+
+def test_transpose_full_scatter_worked_by_hand():
+    """'valid', no output_padding: the whole 5x5 scatter, checked by a loop.
+    E.g. the centre 36 = 1*9 + 2*7 + 3*3 + 4*1: each input's kernel corner."""
+    canvas = np.zeros((5, 5))
+    for i in range(2):
+        for j in range(2):
+            canvas[2 * i:2 * i + 3, 2 * j:2 * j + 3] += TRANSPOSE_X[i, j] * TRANSPOSE_KERNEL
+    assert np.array_equal(canvas, FULL_SCATTER)
+
+
+@pytest.mark.parametrize("padding, output_padding, rows", [
+    # Keep the window that a convolution of the output size back to 2x2 pads
+    # away (TensorFlow's rule); the odd pixel of 'same' padding is at the end:
+    ("valid", None, slice(0, 5)),  # 5 = 2 * 2 + (3 - 2): nothing cropped
+    ("same", None, slice(0, 4)),   # 4 = 2 * 2: pad (0, 1) -> rows 0..3
+    ("same", 1, slice(0, 4)),      # 4 = (2 - 1) * 2 + 3 - 2 * 1 + 1: the same
+    ("same", 0, slice(1, 4)),      # 3 = (2 - 1) * 2 + 3 - 2 * 1 + 0: pad (1, 1) -> rows 1..3
+])
+def test_transpose_keeps_the_window_worked_by_hand(padding, output_padding, rows, backend):
+    layer = layers.Conv2DTranspose(1, 3, strides=2, padding=padding,
+                                   output_padding=output_padding, use_bias=False,
+                                   dtype="float64")
+    layer.build((None, 2, 2, 1))
+    layer.set_weights([TRANSPOSE_KERNEL.reshape(3, 3, 1, 1)])
+    y = layer(TRANSPOSE_X.reshape(1, 2, 2, 1))[0, :, :, 0]
+    assert np.array_equal(y, FULL_SCATTER[rows, rows])
+
+
+def test_transpose_valid_output_padding_appends_zeros(backend):
+    """'valid' with output_padding 1: (2 - 1) * 2 + 3 + 1 = 6, the 5x5 scatter
+    followed by a row and a column of zeros (no input reaches them)."""
+    layer = layers.Conv2DTranspose(1, 3, strides=2, padding="valid", output_padding=1,
+                                   use_bias=False, dtype="float64")
+    layer.build((None, 2, 2, 1))
+    layer.set_weights([TRANSPOSE_KERNEL.reshape(3, 3, 1, 1)])
+    expected = np.zeros((6, 6))
+    expected[:5, :5] = FULL_SCATTER
+    assert np.array_equal(layer(TRANSPOSE_X.reshape(1, 2, 2, 1))[0, :, :, 0], expected)
+
+
 def test_transpose_output_sizes_follow_keras():
     for args, expected in [((8, 2, 2, "same", None), 16), ((8, 3, 2, "valid", None), 17),
                            ((8, 2, 3, "valid", None), 24), ((8, 3, 2, "same", 1), 16),

@@ -242,6 +242,46 @@ def test_a_saturated_network_learns_as_in_keras():
     assert model.evaluate(x, y, verbose=0) < before
 
 
+# The NumPy kernels only: 226 tiny forwards, where Numba's threads cost more
+# than they save; the path checked here (the training loop's) is shared.
+@pytest.mark.parametrize("backend", ["numpy"], indirect=True)
+def test_saturated_train_step_gradients_equal_differences_of_the_logits_loss(backend):
+    """A whole saturated model without Keras: train_on_batch's gradient of
+    every weight against central differences of the loss Keras's fit
+    minimises there, written out from the output layer's logits z:
+        L(w) = mean over pixels of ( log sum_c exp(z_c) - z_true )
+    (log-sum-exp shifted by max z). The model is confidently wrong, so the
+    clipped loss would give (almost) zero gradients instead."""
+    from minicnn.gradcheck import numerical_gradient
+    rng = np.random.default_rng(2)
+    x = np.abs(rng.standard_normal((2, 6, 7, 2))) + 1.0
+    model = _small_model()
+    model.forward(x)
+    w = model.get_weights()
+    w[0], w[1] = np.abs(w[0]), np.ones_like(w[1])      # hidden units alive, off the kink
+    w[-2] = 0.1 * rng.standard_normal(w[-2].shape)
+    w[-2][:, :, :, 0] += 10.0                         # class 0 wins by a mile
+    model.set_weights(w)
+    y = np.zeros((2, 6, 7, 3))
+    y[..., 2] = 1.0                                   # the truth is class 2
+    assert (model.forward(x)[..., 2] < 1e-7).all(), "the output must saturate"
+
+    def logits_loss():
+        model.forward(x, training=True)
+        z = model.output_logits()[1]
+        top = z.max(axis=-1, keepdims=True)
+        log_sum = top[..., 0] + np.log(np.exp(z - top).sum(axis=-1))
+        return float(np.mean(log_sum - (z * y).sum(axis=-1)))
+
+    value, grads = _step(model, losses.CategoricalCrossentropy(), x, y)
+    assert value == pytest.approx(logits_loss(), rel=1e-12) and value > 16.2  # > -ln 1e-7
+    slots = model.trainable_slots()
+    assert len(grads) == len(slots) == 4
+    for (layer, key), grad in zip(slots, grads):
+        numeric = numerical_gradient(logits_loss, layer.params[key])
+        assert rel_error(grad, numeric) < 1e-7, (layer.name, key)
+
+
 # ------------------------------------------------------- Keras's fit itself
 def test_saturated_softmax_unet_weight_gradients_match_keras_fit(backend, keras, tf):
     from keras_models import keras_unet

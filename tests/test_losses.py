@@ -2,9 +2,9 @@
 
 Shapes cover N > 1, C > 1, H != W, odd sizes, a single pixel and rank-2
 (N, C) classification. Probabilities for the gradient checks stay inside
-[0.05, 0.95], away from the clipping bounds (the clipped regime is checked
-against Keras/TensorFlow instead, where finite differences would straddle a
-kink).
+[0.05, 0.95], away from the clipping bounds: finite differences would
+straddle the clip's kink. The clipped regime is checked against worked
+numbers (and against Keras/TensorFlow where they are installed).
 """
 import math
 
@@ -144,6 +144,16 @@ def test_value_matches_loop_oracle(kind, from_logits, shape):
     assert value == pytest.approx(_oracle(kind, loss, y_true, y_pred), rel=1e-12)
 
 
+@pytest.mark.parametrize("smooth", [0.0, 1.0, 5.0])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_dice_value_matches_loop_oracle_for_every_smooth(shape, smooth):
+    """smooth=0 (the plain Dice, close to keras.losses.Dice(axis=(1, 2))) too,
+    not only the default smooth=1."""
+    y_true, y_pred = _onehot(_labels(shape), shape[-1]), _probabilities(shape)
+    value = losses.Dice(smooth=smooth)(y_true, y_pred)
+    assert value == pytest.approx(oracle_dice(y_true, y_pred, smooth), rel=1e-12)
+
+
 # ------------------------------------------------------ gradient checks ---
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("kind,from_logits", CASES)
@@ -251,6 +261,81 @@ def test_keras_parity_binary_where_probabilities_are_clipped():
     y_pred[1, 2, 3] = [1e-9, 1 - 1e-9]
     y_pred[1, 1, 1] = [EPS, 1 - EPS]            # exactly on the bounds: gradient passes
     _assert_parity(losses.BinaryCrossentropy(), _keras_loss("binary", False), y_true, y_pred)
+
+
+# Worked by hand: each of these is also what Keras/TensorFlow gives.
+CLIP_Y = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+CLIP_P = np.array([[0.0, 0.5, 0.5], [0.2, 0.6, 0.2]])   # the true class of pixel 0 has p = 0
+
+
+def test_categorical_where_clipped_worked_by_hand(backend):
+    """Pixel 0: r = p / 1, the true class's 0 is clipped up to 1e-7, so it
+    costs -ln(1e-7) = 16.118 and, clipped, passes no gradient. Pixel 1:
+    -ln 0.6 = 0.511, and with g_c = -y_c / q_c, dL/dp_j = (g_j - sum_c g_c r_c) / s,
+    here (g_j + 1) / 1, halved by the mean over 2 pixels:
+        loss = (16.118096 + 0.510826) / 2 = 8.314461
+        grad = [[0, 0, 0], [(0 + 1) / 2, (-1 / 0.6 + 1) / 2, (0 + 1) / 2]]
+             = [[0, 0, 0], [0.5, -1/3, 0.5]]"""
+    loss = losses.CategoricalCrossentropy()
+    value = loss(CLIP_Y, CLIP_P)
+    assert value == pytest.approx((-math.log(1e-7) - math.log(0.6)) / 2, rel=1e-14)
+    assert value == pytest.approx(oracle_categorical(CLIP_Y, CLIP_P, False), rel=1e-14)
+    assert value == pytest.approx(8.314460637362156, rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), [[0, 0, 0], [0.5, -1 / 3, 0.5]],
+                               rtol=1e-14, atol=0)
+
+
+def test_sparse_where_clipped_worked_by_hand(backend):
+    """The same p with labels [0, 1]. Sparse clips first, then renormalises:
+    pixel 0's q = [1e-7, 0.5, 0.5] sums to S = 1 + 1e-7, so
+        loss = (ln(1 + 1e-7) - ln(1e-7) + 0 - ln 0.6) / 2 = 8.314460687 (not ...637)
+    and dL/dp_c = m_c (1 / S - [c == k] / q_k) / 2: the clipped p = 0 gets 0,
+    the other two 1 / (2 S) = 0.49999995; pixel 1 as in the categorical case."""
+    loss = losses.SparseCategoricalCrossentropy()
+    labels = np.array([0, 1])
+    value = loss(labels, CLIP_P)
+    expected = (math.log(1 + 1e-7) - math.log(1e-7) - math.log(0.6)) / 2
+    assert value == pytest.approx(expected, rel=1e-14)
+    assert value == pytest.approx(oracle_sparse(labels, CLIP_P, False), rel=1e-14)
+    assert value == pytest.approx(8.314460687362153, rel=1e-14)
+    half = 1 / (2 * (1 + 1e-7))
+    np.testing.assert_allclose(loss.backward(), [[0, half, half], [0.5, -1 / 3, 0.5]],
+                               rtol=1e-14, atol=0)
+    assert half == pytest.approx(0.49999995, abs=1e-13)     # 0.5 (1 - 1e-7 + 1e-14 ...)
+
+
+def test_sparse_clips_before_it_renormalises_worked_by_hand(backend):
+    """An unnormalised row p = [0, 0.25, 0.25], label 1. Clip first (Keras):
+    q = [1e-7, 0.25, 0.25], S = 0.5 + 1e-7,
+        loss = ln S - ln 0.25 = ln 2 + ln(1 + 2e-7) = 0.69314738
+        grad = [0 (clipped), 1 / S - 1 / 0.25, 1 / S] = [0, -2.0000004, 1.9999996]
+    Renormalising first would give q = [1e-7, 0.5, 0.5] and ln(1 + 1e-7) + ln 2
+    = 0.69314728 instead."""
+    loss = losses.SparseCategoricalCrossentropy()
+    p = np.array([[0.0, 0.25, 0.25]])
+    total = 0.5 + 1e-7
+    assert loss(np.array([1]), p) == pytest.approx(math.log(total) - math.log(0.25), rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), [[0, 1 / total - 4, 1 / total]],
+                               rtol=1e-14, atol=0)
+
+
+def test_binary_where_clipped_worked_by_hand():
+    """y = [[1, 0], [1, 0]], p = [[0, 1], [1e-7, 0.3]]: 0 and 1 are clipped to
+    1e-7 and 1 - 1e-7 (each costs about -ln 1e-7 = 16.118) and pass no
+    gradient; 1e-7 lies exactly on the bound, so it is kept and its gradient
+    -y / q passes, as through TensorFlow's clip_by_value:
+        loss = (3 * 16.118096 + (-ln 0.7)) / 4 = 12.177740
+        grad = [[0, 0], [-1 / (4e-7), 1 / (0.7 * 4)]] = [[0, 0], [-2.5e6, 0.357143]]
+    (1 - (1 - 1e-7) is 1e-7 only up to rounding, hence the third term below.)"""
+    y = np.array([[1.0, 0.0], [1.0, 0.0]])
+    p = np.array([[0.0, 1.0], [1e-7, 0.3]])
+    loss = losses.BinaryCrossentropy()
+    value = loss(y, p)
+    expected = (-2 * math.log(1e-7) - math.log(1 - (1 - 1e-7)) - math.log(0.7)) / 4
+    assert value == pytest.approx(expected, rel=1e-14)
+    assert value == pytest.approx(oracle_binary(y, p, False), rel=1e-14)
+    assert value == pytest.approx(12.177740474335012, rel=1e-14)
+    np.testing.assert_allclose(loss.backward(), [[0, 0], [-2.5e6, 1 / 2.8]], rtol=1e-14, atol=0)
 
 
 def test_keras_parity_categorical_axis_1(keras):
@@ -386,6 +471,17 @@ def test_count_is_pixels_not_batch_size():
     loss(y_true, z)
     softmax = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
     np.testing.assert_allclose(loss.backward(), (softmax - y_true) / 30, rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls, name", [
+    # Keras's default names (keras.losses.<Class>().name), written out.
+    (losses.CategoricalCrossentropy, "categorical_crossentropy"),
+    (losses.SparseCategoricalCrossentropy, "sparse_categorical_crossentropy"),
+    (losses.BinaryCrossentropy, "binary_crossentropy"),
+    (losses.Dice, "dice"),
+])
+def test_default_names_are_kerass(cls, name):
+    assert cls().name == name
 
 
 @pytest.mark.parametrize("cls", [losses.CategoricalCrossentropy,

@@ -120,17 +120,65 @@ def test_stateful_accuracies_match_keras_over_batches_of_different_sizes(keras):
     assert ours[1].name == theirs[1].name == "binary_accuracy"
 
 
-def test_accuracy_state_counts_pixels_and_resets():
+def test_accuracy_state_accumulates_and_resets():
     m = metrics.CategoricalAccuracy()
     assert m.result() == 0.0                    # as Keras, before any update
     y = _onehot(np.array([[0, 1, 2, 0]]), 3)
     p = y.copy()
     p[0, 0] = [0.1, 0.8, 0.1]                   # one pixel in four wrong
     assert m(y, p) == 0.75
-    m.update_state(y, y)                        # four more pixels, all right
-    assert m.result() == 7 / 8
+    m.update_state(y, y)                        # one more image, all right
+    assert m.result() == (0.75 + 1) / 2
     m.reset_state()
     assert m.result() == 0.0 and m.count == 0
+
+
+def test_binary_accuracy_class_over_unequal_batches_worked_by_hand():
+    """BinaryAccuracy(threshold=0.4), one value per image:
+        batch 1: y = [1, 0], p = [0.4, 0.39] -> 0.4 is not > 0.4, so predicted
+                 0 (wrong), 0.39 predicted 0 (right): 1 of 2
+        batch 2: y = [1, 1, 0], p = [0.41, 0.9, 0.1]: 3 of 3
+    result = 4 / 5 = 0.8 (the mean of the two batch means would be 0.75)."""
+    m = metrics.BinaryAccuracy(threshold=0.4)
+    assert m.name == "binary_accuracy"
+    m.update_state(np.array([[1.0], [0.0]]), np.array([[0.4], [0.39]]))
+    assert m.result() == 0.5
+    m.update_state(np.array([[1.0], [1.0], [0.0]]), np.array([[0.41], [0.9], [0.1]]))
+    assert m.result() == pytest.approx(0.8, abs=1e-15)
+
+
+def test_categorical_accuracy_class_over_unequal_batches_worked_by_hand():
+    """Images of 2 pixels, batches of 2 and then 1 image:
+        batch 1: image 0 has 1 of 2 right (0.5), image 1 both (1.0)
+        batch 2: image 2 none (0.0)
+    result = (0.5 + 1 + 0) / 3 = 0.5 (the mean of the batch means: 0.375)."""
+    m = metrics.CategoricalAccuracy()
+    assert m.name == "categorical_accuracy"
+    y = _onehot(np.array([[0, 1], [1, 1]]), 2)
+    p = _onehot(np.array([[0, 0], [1, 1]]), 2)
+    m.update_state(y, p)
+    assert m.result() == 0.75
+    m.update_state(_onehot(np.array([[0, 0]]), 2), _onehot(np.array([[1, 1]]), 2))
+    assert m.result() == pytest.approx(0.5, abs=1e-15)
+
+
+@pytest.mark.parametrize("cls", [metrics.CategoricalAccuracy, metrics.BinaryAccuracy])
+def test_accuracy_classes_average_images_not_pixels(cls):
+    """Keras's semantics (its Mean reduces each sample to its own mean first):
+        batch A: one image of 1 x 4 pixels, 1 right -> 1/4
+        batch B: one image of 2 x 4 pixels, all 8 right -> 1
+    result = (1/4 + 1) / 2 = 0.625; pooling the pixels would give 9/12 = 0.75."""
+    m = cls()
+    if cls is metrics.CategoricalAccuracy:
+        y_a, p_a = _onehot(np.array([[[0, 0, 0, 0]]]), 2), _onehot(np.array([[[0, 1, 1, 1]]]), 2)
+        y_b = _onehot(np.zeros((1, 2, 4), dtype=int), 2)
+    else:
+        y_a, p_a = np.array([[[[1.0], [0.0], [0.0], [0.0]]]]), np.full((1, 1, 4, 1), 0.9)
+        y_b = np.ones((1, 2, 4, 1))
+    m.update_state(y_a, p_a)
+    assert m.result() == 0.25
+    m.update_state(y_b, y_b)
+    assert m.result() == 0.625
 
 
 def test_categorical_accuracy_refuses_one_channel():

@@ -84,6 +84,41 @@ def test_layer_order_puts_every_layer_after_its_inputs():
     assert isinstance(model.layers[0], layers.InputLayer)
 
 
+def _skip_model(short_first):
+    """a -> c1 -> c2 -> c3 and a 1x1 shortcut, concatenated, then a 1x1 head.
+    The shortcut is created first, so creation order is a, short, c1, ..."""
+    a = layers.Input((4, 4, 2), dtype=F64, name="a")
+    short = layers.Conv2D(3, 1, dtype=F64, name="short")(a)
+    c1 = layers.Conv2D(2, 3, padding="same", dtype=F64, name="c1")(a)
+    c2 = layers.Conv2D(2, 3, padding="same", dtype=F64, name="c2")(c1)
+    c3 = layers.Conv2D(2, 3, padding="same", dtype=F64, name="c3")(c2)
+    cat = layers.Concatenate(dtype=F64, name="cat")([short, c3] if short_first else [c3, short])
+    return models.Model(a, layers.Conv2D(2, 1, dtype=F64, name="out")(cat))
+
+
+@pytest.mark.parametrize("short_first, expected", [
+    # Depth = longest path to the output: out 0, cat 1, c3 2, short 2, c2 3, c1 4, a 5.
+    # Depth-first walk from `out`, inputs in the order they were passed:
+    #   Concatenate([c3, short]): out, cat, c3, c2, c1, a, short -> c3 before short
+    (False, ["a", "c1", "c2", "c3", "short", "cat", "out"]),
+    #   Concatenate([short, c3]): out, cat, short, a, c3, c2, c1 -> short before c3;
+    #   a post-order walk would put short right after a instead.
+    (True, ["a", "c1", "c2", "short", "c3", "cat", "out"]),
+])
+def test_layer_order_is_kerass_worked_by_hand(short_first, expected):
+    """Keras's order: decreasing depth, ties in the order a depth-first walk
+    from the outputs first reaches them (Keras gives these two lists). It is
+    the order of get_weights() and of a .weights.h5 file's groups, so the
+    weight shapes follow it too."""
+    model = _skip_model(short_first)
+    assert [layer.name for layer in model.layers] == expected
+    shapes = {"c1": [(3, 3, 2, 2), (2,)], "c2": [(3, 3, 2, 2), (2,)],
+              "c3": [(3, 3, 2, 2), (2,)], "short": [(1, 1, 2, 3), (3,)],
+              "out": [(1, 1, 5, 2), (2,)], "a": [], "cat": []}
+    assert [w.shape for w in model.get_weights()] == [s for name in expected
+                                                      for s in shapes[name]]
+
+
 def test_float32_by_default():
     x = layers.Input((4, 4, 1))
     model = models.Model(x, layers.Conv2D(2, 3, padding="same")(x))

@@ -105,6 +105,128 @@ def test_keras_h5_keys_follow_keras_naming():
     assert saving.keras_keys(seq) == ["conv2d", "conv2d_1"]
 
 
+def tiny_functional():
+    """Input, Conv2D, BatchNormalization, Conv2D, Conv2D 1x1; every name given."""
+    x = layers.Input((6, 6, 2), dtype=F64, name="image")
+    h = layers.Conv2D(4, 3, padding="same", dtype=F64, name="first")(x)
+    h = layers.BatchNormalization(dtype=F64, name="bn")(h)
+    h = layers.Conv2D(4, 3, padding="same", dtype=F64, name="second")(h)
+    y = layers.Conv2D(2, 1, activation="softmax", dtype=F64, name="head")(h)
+    return models.Model(x, y, name="tiny")
+
+
+def tiny_sequential():
+    return models.Sequential([layers.Input((6, 6, 2), dtype=F64),
+                              layers.Conv2D(3, 3, padding="same", dtype=F64),
+                              layers.BatchNormalization(dtype=F64),
+                              layers.Conv2D(2, 1, activation="softmax", dtype=F64)])
+
+
+def h5_tree(h5py, path):
+    """{HDF5 path: dataset shape, or the group's 'name' attribute} of a file."""
+    tree = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, item):
+            if isinstance(item, h5py.Dataset):
+                tree[name] = item.shape
+            elif "name" in item.attrs:
+                tree[name] = item.attrs["name"]
+        f.visititems(visit)
+    return tree
+
+
+def test_weights_h5_layout_as_documented(tmp_path, h5py):
+    """The layout saving.py documents (Keras 3's): layers/<key>/vars/<i> per
+    weight in get_weights order, <key> the snake-case class name numbered
+    when it repeats, in model.layers order; each layer's vars group carries
+    its name, the top-level vars group the model's. Written out for the tiny
+    model (kernel (kh, kw, C_in, F); BatchNormalization gamma, beta,
+    moving_mean, moving_variance):"""
+    model = perturbed(tiny_functional())
+    path = tmp_path / "tiny.weights.h5"
+    model.save_weights(path)
+    assert h5_tree(h5py, path) == {
+        "layers/input_layer/vars": "image",
+        "layers/conv2d/vars": "first",
+        "layers/conv2d/vars/0": (3, 3, 2, 4),
+        "layers/conv2d/vars/1": (4,),
+        "layers/batch_normalization/vars": "bn",
+        "layers/batch_normalization/vars/0": (4,),
+        "layers/batch_normalization/vars/1": (4,),
+        "layers/batch_normalization/vars/2": (4,),
+        "layers/batch_normalization/vars/3": (4,),
+        "layers/conv2d_1/vars": "second",
+        "layers/conv2d_1/vars/0": (3, 3, 4, 4),
+        "layers/conv2d_1/vars/1": (4,),
+        "layers/conv2d_2/vars": "head",
+        "layers/conv2d_2/vars/0": (1, 1, 4, 2),
+        "layers/conv2d_2/vars/1": (2,),
+        "vars": "tiny",
+    }
+    with h5py.File(path, "r") as f:
+        bn = model.get_layer("bn").params
+        for i, key in enumerate(["gamma", "beta", "moving_mean", "moving_variance"]):
+            assert np.array_equal(f[f"layers/batch_normalization/vars/{i}"][()], bn[key])
+        assert np.array_equal(f["layers/conv2d_1/vars/0"][()],
+                              model.get_layer("second").params["kernel"])
+
+
+def test_sequential_weights_h5_has_no_input_layer_group(tmp_path, h5py):
+    """A Sequential's layers leave out the input layer, so its file does too."""
+    model = tiny_sequential()
+    model.save_weights(tmp_path / "s.weights.h5")
+    tree = h5_tree(h5py, tmp_path / "s.weights.h5")
+    assert sorted(k for k in tree if k.count("/") == 3) == [
+        "layers/batch_normalization/vars/0", "layers/batch_normalization/vars/1",
+        "layers/batch_normalization/vars/2", "layers/batch_normalization/vars/3",
+        "layers/conv2d/vars/0", "layers/conv2d/vars/1",
+        "layers/conv2d_1/vars/0", "layers/conv2d_1/vars/1"]
+
+
+def test_weights_h5_written_by_hand_in_kerass_layout_loads(tmp_path, h5py):
+    """A file made with h5py alone, in the layout above (as a Keras Sequential
+    writes it), so minicnn's reader is checked apart from its writer. Every
+    weight is a distinct known number, so a weight read into the wrong slot
+    shows."""
+    rng = np.random.default_rng(3)
+    arrays = {"conv2d": [rng.standard_normal((3, 3, 2, 3)), rng.standard_normal(3)],
+              "batch_normalization": [np.array([1.5, 2.0, 0.5]), np.array([0.1, 0.2, 0.3]),
+                                      np.array([-1.0, 0.0, 1.0]), np.array([2.0, 3.0, 4.0])],
+              "conv2d_1": [rng.standard_normal((1, 1, 3, 2)), rng.standard_normal(2)]}
+    path = tmp_path / "by_hand.weights.h5"
+    with h5py.File(path, "w") as f:
+        for key, weights in arrays.items():
+            group = f.create_group(f"layers/{key}/vars")
+            group.attrs["name"] = key
+            for i, w in enumerate(weights):
+                group.create_dataset(str(i), data=w)
+        f.create_group("vars").attrs["name"] = "sequential"
+    model = tiny_sequential()
+    model.load_weights(path)
+    expected = [w for key in ("conv2d", "batch_normalization", "conv2d_1") for w in arrays[key]]
+    got = model.get_weights()
+    assert len(got) == len(expected) == 8
+    for a, b in zip(got, expected):
+        assert np.array_equal(a, b)
+    bn = model.layers[1].params
+    assert bn["moving_mean"].tolist() == [-1.0, 0.0, 1.0]
+    assert bn["moving_variance"].tolist() == [2.0, 3.0, 4.0]
+
+
+@pytest.mark.parametrize("build", [small_unet, tiny_functional, tiny_sequential])
+def test_weights_h5_round_trip_between_two_instances(tmp_path, build, h5py):
+    """minicnn -> .weights.h5 -> minicnn, no Keras: bit-equal weights and
+    predictions (BatchNormalization's moving statistics included)."""
+    source, target = perturbed(build()), build()
+    path = tmp_path / "w.weights.h5"
+    source.save_weights(path)
+    target.load_weights(path)
+    for a, b in zip(source.get_weights(), target.get_weights(), strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    x = np.random.default_rng(1).standard_normal((2,) + source.inputs[0].shape[1:])
+    assert np.array_equal(source.predict(x, verbose=0), target.predict(x, verbose=0))
+
+
 @pytest.mark.usefixtures("keras", "h5py")
 @pytest.mark.parametrize("upsampling", ["nearest", "transpose"])
 def test_minicnn_to_keras_and_back_through_weights_h5(tmp_path, upsampling):

@@ -85,6 +85,35 @@ def test_keras_parity_and_output_shape(amount, pairs, kind, keras):
             tuple(keras_layer.compute_output_shape(shape))
 
 
+@pytest.mark.parametrize("amount, pairs", AMOUNTS, ids=IDS)
+def test_output_shape_with_unknown_sizes(amount, pairs):
+    """H + t + b and W + l + r (padding), H - t - b and W - l - r (cropping);
+    an unknown (None) size stays None; equal to the forward's shape."""
+    (t, b), (l, r) = pairs
+    padding, cropping = layers.ZeroPadding2D(amount), layers.Cropping2D(amount)
+    for shape, padded, cropped in [
+            ((None, 7, 6, 3), (None, 7 + t + b, 6 + l + r, 3), (None, 7 - t - b, 6 - l - r, 3)),
+            ((None, None, 6, 3), (None, None, 6 + l + r, 3), (None, None, 6 - l - r, 3)),
+            ((None, 7, None, 3), (None, 7 + t + b, None, 3), (None, 7 - t - b, None, 3))]:
+        assert padding.compute_output_shape(shape) == padded
+        assert cropping.compute_output_shape(shape) == cropped
+    x = _input()
+    assert padding(x).shape == (2,) + padding.compute_output_shape((None, 7, 6, 3))[1:]
+    assert cropping(x).shape == (2,) + cropping.compute_output_shape((None, 7, 6, 3))[1:]
+
+
+def test_output_shape_worked_by_hand():
+    """((3, 1), (2, 3)) on 7 x 6: padded 3 + 7 + 1 = 11 by 2 + 6 + 3 = 11,
+    cropped 7 - 3 - 1 = 3 by 6 - 2 - 3 = 1."""
+    amount = ((3, 1), (2, 3))
+    assert layers.ZeroPadding2D(amount).compute_output_shape((None, 7, 6, 3)) == (None, 11, 11, 3)
+    assert layers.ZeroPadding2D(amount).compute_output_shape((None, None, 6, 3)) == \
+        (None, None, 11, 3)
+    assert layers.Cropping2D(amount).compute_output_shape((None, 7, 6, 3)) == (None, 3, 1, 3)
+    assert layers.Cropping2D(amount).compute_output_shape((None, 7, None, 3)) == \
+        (None, 3, None, 3)
+
+
 @pytest.mark.parametrize("kind", LAYERS)
 def test_float32_default_and_dy_untouched(kind):
     layer = LAYERS[kind][0](((1, 0), (0, 2)))

@@ -140,6 +140,21 @@ def test_output_shape_matches_keras(case):
     assert layer.forward(_distinct_input(case)).shape == (case[0], *expected[1:])
 
 
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_output_shape_is_the_size_formula_and_the_forward_shape(case):
+    """'valid': floor((n - p) / s) + 1; 'same': ceil(n / s); strides default to
+    the pool size. E.g. 10 x 7, pool 3, stride 3: 'valid' 3 x 2, 'same' 4 x 3."""
+    n, h, w, c, pool, strides, padding = case
+    strides = strides or pool
+    if padding == "valid":
+        out = [(size - p) // s + 1 for size, p, s in zip((h, w), pool, strides)]
+    else:
+        out = [-(-size // s) for size, s in zip((h, w), strides)]
+    layer = _layer(case)
+    assert layer.compute_output_shape((None, h, w, c)) == (None, *out, c)
+    assert layer.forward(_distinct_input(case)).shape == (n, *out, c)
+
+
 def test_output_shape_with_unknown_sizes():
     layer = layers.MaxPooling2D(2)
     assert layer.compute_output_shape((None, 13, None, 4)) == (None, 6, None, 4)

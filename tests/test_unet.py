@@ -65,6 +65,46 @@ def test_gradient_of_the_loss_through_the_unet():
         assert rel_error(layer.grads[key].reshape(-1)[i], numeric) < TOL, (layer.name, key)
 
 
+def _randomised(model, seed=3):
+    """Every weight random, biases included: with zero biases a convolution of
+    an all-zero (dead) neighbourhood is exactly 0, a ReLU kink that central
+    differences straddle. Moving variances stay positive."""
+    rng = np.random.default_rng(seed)
+    weights = []
+    for layer in model.layers:
+        for key, w in layer.params.items():
+            if key == "moving_variance":
+                weights.append(rng.uniform(0.5, 2.0, w.shape))
+            elif key == "bias":
+                weights.append(rng.choice([-1.0, 1.0], w.shape) * rng.uniform(0.05, 0.3, w.shape))
+            else:
+                weights.append(0.5 * rng.standard_normal(w.shape))
+    model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"upsampling": "transpose"}])
+def test_relu_unet_gradcheck_end_to_end(kwargs, backend):
+    """The ReLU U-Net of test_relu_unet_gradients_match_keras, against central
+    differences instead. Pooling windows tie where every unit behind them is
+    dead (all 0); the gradient through them is 0 whichever unit it is routed
+    to, and differences agree, since a dead unit stays dead under a 1e-5 step.
+    The test asserts such ties exist, so it covers them."""
+    model = _randomised(tiny_unet(**kwargs))
+    x = inputs_for(model)[0]
+    pools = [layer for layer in model.layers if isinstance(layer, layers.MaxPooling2D)]
+    dead_windows = 0
+    for pool in pools:
+        before = models.Model(model.inputs[0], pool._inbound[0]).forward(x, training=True)
+        n, h, w, c = before.shape
+        windows = before.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+        dead_windows += int(np.sum(windows == 0))
+    assert dead_windows > 0, "no tied (all-dead) pooling window: the test would not cover ties"
+    errors = model_gradient_errors(model, [x], training=True, samples=2)
+    assert len(errors) == 1 + len(model.trainable_slots())
+    assert max(errors.values()) < TOL, max(errors.items(), key=lambda kv: kv[1])
+
+
 @pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("kwargs", [{}, {"upsampling": "transpose"}])
 def test_relu_unet_gradients_match_keras(kwargs, backend):
@@ -111,6 +151,50 @@ def test_valid_padding_is_the_paper_unet():
     model = tiny_unet(padding="valid", input_shape=(44, 48, 1))
     assert model.output_shape == (None, 4, 8, 3)
     assert sum(isinstance(layer, layers.Cropping2D) for layer in model.layers) == 2
+
+
+def test_valid_padding_unet_crops_and_wiring_by_hand():
+    """Input 44 x 48, two levels of two 3x3 'valid' convolutions (-4 each):
+        height 44 -> 40 (skip 1) -> pool 20 -> 16 (skip 2) -> pool 8 -> 4
+               -> up 8: skip 2 cropped 16 -> 8, (4, 4) -> 4 -> up 8: skip 1
+               cropped 40 -> 8, (16, 16) -> 4
+        width  48 -> 44 -> 22 -> 18 -> 9 -> 5 -> up 10: crop 18 -> 10, (4, 4)
+               -> 6 -> up 12: crop 44 -> 12, (16, 16) -> 8
+    The model's output equals the same layers called one by one, with the
+    skips cut by hand, centred, and concatenated after the upsampled map."""
+    model = _randomised(tiny_unet(padding="valid", input_shape=(44, 48, 1)))
+    crops = [layer.cropping for layer in model.layers if isinstance(layer, layers.Cropping2D)]
+    assert sorted(crops) == [((4, 4), (4, 4)), ((16, 16), (16, 16))]
+
+    kinds = lambda cls: [layer for layer in model.layers if isinstance(layer, cls)]  # noqa: E731
+    convs, ups = kinds(layers.Conv2D), kinds(layers.UpSampling2D)
+    bn, pools = kinds(layers.BatchNormalization)[0], kinds(layers.MaxPooling2D)
+    x = inputs_for(model)[0]
+    h = bn(x)
+    skip1 = convs[1](convs[0](h))                                   # (2, 40, 44, 2)
+    skip2 = convs[3](convs[2](pools[0](skip1)))                     # (2, 16, 18, 3)
+    h = convs[5](convs[4](pools[1](skip2)))                         # (2, 4, 5, 4)
+    h = np.concatenate([ups[0](h), skip2[:, 4:-4, 4:-4]], axis=-1)  # (2, 8, 10, 7)
+    h = convs[7](convs[6](h))                                       # (2, 4, 6, 3)
+    h = np.concatenate([ups[1](h), skip1[:, 16:-16, 16:-16]], axis=-1)  # (2, 8, 12, 5)
+    expected = convs[10](convs[9](convs[8](h)))                     # (2, 4, 8, 3)
+    assert expected.shape == (2, 4, 8, 3)
+    assert np.array_equal(model.predict(x, verbose=0), expected)
+
+
+def test_transpose_upsampling_builder_settings():
+    """upsampling='transpose' is Conv2DTranspose(f, 2, strides=2, 'same'),
+    no activation, f the filters of its level, then the skip concatenated."""
+    model = tiny_unet(upsampling="transpose")
+    ups = [layer for layer in model.layers if isinstance(layer, layers.Conv2DTranspose)]
+    assert [(u.filters, u.kernel_size, u.strides, u.padding, u.activation, u.output_padding,
+             u.use_bias) for u in ups] == [(3, (2, 2), (2, 2), "same", None, None, True),
+                                           (2, (2, 2), (2, 2), "same", None, None, True)]
+    concat = [layer for layer in model.layers if isinstance(layer, layers.Concatenate)]
+    assert [c._inbound[0].layer for c in concat] == ups
+    assert [[t.shape for t in c._inbound] for c in concat] == [
+        [(None, 4, 6, 3), (None, 4, 6, 3)], [(None, 8, 12, 2), (None, 8, 12, 2)]]
+    assert not any(isinstance(layer, layers.UpSampling2D) for layer in model.layers)
 
 
 @pytest.mark.usefixtures("keras")

@@ -10,9 +10,12 @@ relu      Keras's ReLU with max_value m, negative_slope a, threshold t:
               y = a * (x - t)   if x <= t         dx = a * dy
               y = x             if t < x < m      dx = dy
               y = m             if x >= m         dx = 0
-          (defaults m = inf, a = 0, t = 0 give max(x, 0)). At the kinks
-          x = t and x = m the derivative is taken as 0, like TensorFlow's
-          relu at 0; gradient checks keep inputs away from them.
+          (defaults m = inf, a = 0, t = 0 give max(x, 0)). At a kink the
+          derivative is that of the piece the point belongs to above: a at
+          x = t (0 by default, like TensorFlow's relu at 0), 0 at x = m (like
+          TensorFlow's relu6 at 6). Keras is not consistent there: its clip
+          passes 1 at x = m for other max_values, and 0 at x = t with a
+          max_value. Gradient checks keep inputs away from the kinks.
 sigmoid   y = 1 / (1 + exp(-x))                   dx = dy * y * (1 - y)
 tanh      y = tanh(x)                             dx = dy * (1 - y**2)
 softmax   along one axis k (the channels, -1, by default):
