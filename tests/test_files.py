@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import files
+from minicnn import files, models
 
 # The folder holding this minicnn, for the writer processes to import it.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))
 
 
 def mode(path):
-    """The permission bits of `path`, e.g. 0o644."""
+    """The permission bits of `path`, e.g. 0o644 (-rw-r--r--)."""
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
@@ -72,8 +72,26 @@ def test_permissions_are_those_of_open_under_the_umask(tmp_path, umask):
         pass
     files.write_bytes(tmp_path / "a.bin", b"")
     files.write_text(tmp_path / "a.txt", "")
-    assert mode(tmp_path / "ordinary") == umask
-    assert mode(tmp_path / "a.bin") == mode(tmp_path / "a.txt") == umask
+    assert oct(mode(tmp_path / "ordinary")) == oct(umask)
+    assert oct(mode(tmp_path / "a.bin")) == oct(mode(tmp_path / "a.txt")) == oct(umask)
+
+
+def _weights(folder):
+    model = models.simple_cnn((8, 8, 1), 2)
+    model.save_weights(folder / "model.npz")
+    model.save_weights(folder / "model.weights.h5")
+    return ["model.npz", "model.weights.h5"]
+
+
+# Each writes its files into a folder and returns their names.
+WRITERS = {"weights": _weights}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_every_writer_gives_the_permissions_of_open(tmp_path, umask, writer):
+    for name in WRITERS[writer](tmp_path):
+        assert oct(mode(tmp_path / name)) == oct(umask), name
+    assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
 
 
 # A writer that stops in the middle of writing `path` (argv[1]): it prints
