@@ -12,6 +12,7 @@ import pytest
 
 import minicnn
 from minicnn import files, models
+from minicnn.cli import recipe
 
 # The folder holding this minicnn, for the writer processes to import it.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))
@@ -83,8 +84,14 @@ def _weights(folder):
     return ["model.npz", "model.weights.h5"]
 
 
+def _card(folder):
+    recipe.save_model(models.simple_cnn((8, 8, 1), 2), {"model": "simple"},
+                      folder / "trained.npz")
+    return ["trained.npz", "trained.json"]
+
+
 # Each writes its files into a folder and returns their names.
-WRITERS = {"weights": _weights}
+WRITERS = {"weights": _weights, "card": _card}
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -92,6 +99,15 @@ def test_every_writer_gives_the_permissions_of_open(tmp_path, umask, writer):
     for name in WRITERS[writer](tmp_path):
         assert oct(mode(tmp_path / name)) == oct(umask), name
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
+
+
+def test_a_card_that_is_not_json_leaves_the_old_card_and_no_temporary(tmp_path):
+    path = tmp_path / "model.json"
+    recipe.write_json(path, {"epochs": 1})
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        recipe.write_json(path, {"epochs": 2, "seed": np.random.default_rng(0)})
+    assert path.read_text() == '{\n  "epochs": 1\n}\n'
+    assert os.listdir(tmp_path) == ["model.json"]
 
 
 # A writer that stops in the middle of writing `path` (argv[1]): it prints
