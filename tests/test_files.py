@@ -12,7 +12,7 @@ import pytest
 
 import minicnn
 from minicnn import files, models
-from minicnn.cli import recipe
+from minicnn.cli import recipe, report
 
 # The folder holding this minicnn, for the writer processes to import it.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))
@@ -90,8 +90,17 @@ def _card(folder):
     return ["trained.npz", "trained.json"]
 
 
+def _figure(folder):
+    labels = np.zeros((6, 6, 6), dtype=np.uint8)
+    labels[2:4, 2:4, 2:4] = 3
+    for name in ("overlay.png", "overlay.PDF"):
+        report.plot_overlay(folder / name, labels * 50.0, labels, (1.0, 1.0, 1.0),
+                            ["background", "CSF", "GM", "WM"])
+    return ["overlay.png", "overlay.PDF"]
+
+
 # Each writes its files into a folder and returns their names.
-WRITERS = {"weights": _weights, "card": _card}
+WRITERS = {"weights": _weights, "card": _card, "figure": _figure}
 
 
 @pytest.mark.parametrize("writer", WRITERS)
@@ -99,6 +108,12 @@ def test_every_writer_gives_the_permissions_of_open(tmp_path, umask, writer):
     for name in WRITERS[writer](tmp_path):
         assert oct(mode(tmp_path / name)) == oct(umask), name
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
+
+
+def test_a_figure_has_the_format_of_its_extension(tmp_path):
+    png, pdf = _figure(tmp_path)
+    assert (tmp_path / png).read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / pdf).read_bytes().startswith(b"%PDF")
 
 
 def test_a_card_that_is_not_json_leaves_the_old_card_and_no_temporary(tmp_path):
