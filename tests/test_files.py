@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import files, models
+from minicnn import files, models, pretrained
 from minicnn.cli import recipe, report
 
 # The folder holding this minicnn, for the writer processes to import it.
@@ -99,8 +99,13 @@ def _figure(folder):
     return ["overlay.png", "overlay.PDF"]
 
 
+def _export(folder):
+    pretrained.export(pretrained.weights_path(), folder)
+    return [pretrained.WEIGHTS, "model.json", pretrained.NOTICE]
+
+
 # Each writes its files into a folder and returns their names.
-WRITERS = {"weights": _weights, "card": _card, "figure": _figure}
+WRITERS = {"weights": _weights, "card": _card, "figure": _figure, "export": _export}
 
 
 @pytest.mark.parametrize("writer", WRITERS)
