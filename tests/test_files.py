@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import files, models, pretrained
+from minicnn import data, files, models, pretrained
 from minicnn.cli import recipe, report
 
 # The folder holding this minicnn, for the writer processes to import it.
@@ -104,8 +104,15 @@ def _export(folder):
     return [pretrained.WEIGHTS, "model.json", pretrained.NOTICE]
 
 
+def _nifti(folder):
+    for name in ("labels.nii.gz", "labels.nii"):
+        data.save_nifti(folder / name, np.zeros((2, 2, 2), np.uint8), np.eye(4))
+    return ["labels.nii.gz", "labels.nii"]
+
+
 # Each writes its files into a folder and returns their names.
-WRITERS = {"weights": _weights, "card": _card, "figure": _figure, "export": _export}
+WRITERS = {"weights": _weights, "card": _card, "figure": _figure, "export": _export,
+           "nifti": _nifti}
 
 
 @pytest.mark.parametrize("writer", WRITERS)
