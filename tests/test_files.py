@@ -2,7 +2,6 @@
 of an ordinary open(path, "w"), and no temporary file left by a writer that
 is gone."""
 import os
-import signal
 import stat
 import subprocess
 import sys
@@ -42,8 +41,8 @@ def test_the_temporary_file_is_beside_the_file_and_keeps_its_extensions(tmp_path
     with files.atomic_path(tmp_path / "w.npz") as tmp:
         np.savez(tmp, a=np.arange(3))
     assert sorted(os.listdir(tmp_path)) == ["t1.nii.gz", "w.npz"]
-    with np.load(tmp_path / "w.npz") as data:
-        assert data["a"].tolist() == [0, 1, 2]
+    with np.load(tmp_path / "w.npz") as stored:
+        assert stored["a"].tolist() == [0, 1, 2]
 
 
 @pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
@@ -78,10 +77,8 @@ def test_permissions_are_those_of_open_under_the_umask(tmp_path, umask):
 
 
 def _weights(folder):
-    model = models.simple_cnn((8, 8, 1), 2)
-    model.save_weights(folder / "model.npz")
-    model.save_weights(folder / "model.weights.h5")
-    return ["model.npz", "model.weights.h5"]
+    models.simple_cnn((8, 8, 1), 2).save_weights(folder / "model.npz")
+    return ["model.npz"]
 
 
 def _card(folder):
@@ -122,6 +119,11 @@ def test_every_writer_gives_the_permissions_of_open(tmp_path, umask, writer):
     assert not [name for name in os.listdir(tmp_path) if name.startswith(".")]
 
 
+def test_keras_weights_get_the_permissions_of_open(tmp_path, umask, h5py):
+    models.simple_cnn((8, 8, 1), 2).save_weights(tmp_path / "model.weights.h5")
+    assert oct(mode(tmp_path / "model.weights.h5")) == oct(umask)
+
+
 def test_a_figure_has_the_format_of_its_extension(tmp_path):
     png, pdf = _figure(tmp_path)
     assert (tmp_path / png).read_bytes().startswith(b"\x89PNG")
@@ -160,7 +162,9 @@ def start_writer():
                                    stdout=subprocess.PIPE, text=True,
                                    env={**os.environ, "PYTHONPATH": ROOT})
         started.append(process)
-        return process, process.stdout.readline().strip()
+        tmp = process.stdout.readline().strip()
+        assert tmp, "the writer process stopped before writing (its error is above)"
+        return process, tmp
     yield start
     for process in started:
         process.kill()
@@ -173,10 +177,10 @@ def test_leftovers_of_finished_writers_are_removed_those_of_live_ones_kept(
     path, other = tmp_path / "model.npz", tmp_path / "model.json"
     live, live_tmp = start_writer(path)
     killed, killed_tmp = start_writer(path)
-    killed.send_signal(signal.SIGKILL)      # killed mid-write: no cleanup runs
+    killed.kill()                           # SIGKILL mid-write: no cleanup runs
     killed.wait()                           # and reaped, so its pid is free
     with pytest.raises(ProcessLookupError):
-        os.kill(killed.pid, 0)              # (not reused yet by another process)
+        os.kill(killed.pid, 0)              # and no new process has taken it
     assert os.path.isfile(live_tmp) and os.path.isfile(killed_tmp)
 
     files.write_text(other, "{}")           # another file: its leftovers only
@@ -186,3 +190,18 @@ def test_leftovers_of_finished_writers_are_removed_those_of_live_ones_kept(
     assert os.path.isfile(live_tmp)         # its writer may still finish
     assert path.read_text() == "new"
     assert live.poll() is None
+
+
+def test_a_writer_of_another_user_counts_as_live(tmp_path, start_writer, monkeypatch):
+    path = tmp_path / "model.npz"
+    killed, killed_tmp = start_writer(path)
+    killed.kill()
+    killed.wait()
+
+    def not_permitted(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+    # What kill(pid, 0) says of a running process that another user owns.
+    monkeypatch.setattr(os, "kill", not_permitted)
+    files.write_text(path, "new")
+    monkeypatch.undo()
+    assert os.path.isfile(killed_tmp)
