@@ -1,5 +1,6 @@
 """NIfTI I/O: round trips, image/label pair checks, and every bad-file error."""
 import gzip
+import re
 
 import nibabel as nib
 import numpy as np
@@ -204,3 +205,20 @@ def test_save_errors(tmp_path):
         save_nifti(tmp_path / "v.nii", np.zeros(5), AFFINE)
     with pytest.raises(NiftiError, match="cannot write"):
         save_nifti(tmp_path / "missing_dir" / "v.nii", np.zeros((2, 2, 2)), AFFINE)
+
+
+def test_a_failed_save_keeps_the_old_volume_and_leaves_no_temporary(tmp_path, monkeypatch):
+    path = tmp_path / "labels.nii.gz"
+    save_nifti(path, np.ones((2, 2, 2), np.uint8), AFFINE)
+
+    def full_disk(img, filename):
+        with open(filename, "wb") as f:
+            f.write(b"\x1f\x8b half a volume")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(nib, "save", full_disk)
+    # The error names the file asked for, not the temporary one.
+    with pytest.raises(NiftiError, match=rf"^{re.escape(str(path))}: cannot write .*No space"):
+        save_nifti(path, np.zeros((2, 2, 2), np.uint8), AFFINE)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(load_nifti(path)[0], np.ones((2, 2, 2)))
+    assert [p.name for p in tmp_path.iterdir()] == ["labels.nii.gz"]

@@ -45,7 +45,7 @@ def test_a_wheel_carries_the_template_and_the_pretrained_model(tmp_path):
     for name in SOURCES:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, source / name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.tmp"))
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".tmp.*"))
         else:
             shutil.copy2(ROOT / name, source / name)
     shipped = ROOT / "minicnn" / "pretrained" / pretrained.WEIGHTS

@@ -46,7 +46,7 @@ import math
 import numbers
 import os
 
-from .. import data, models
+from .. import data, files, models
 
 CARD_FORMAT = "minicnn-model-card"
 CARD_VERSION = 2
@@ -134,12 +134,8 @@ def card_path(weights_path):
 
 
 def write_json(path, content):
-    """Write `content` as JSON atomically: a temporary file, then a rename."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(content, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
+    """Write `content` as JSON (indented, one final newline), atomically."""
+    files.write_text(path, json.dumps(content, indent=2) + "\n")
 
 
 def save_model(model, card, weights_path):

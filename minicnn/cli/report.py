@@ -30,8 +30,8 @@ their true aspect ratio: the input in grey under the labels in translucent
 colours (CSF sky blue, grey matter orange, white matter bluish green: the
 montage's near-white would vanish over the white matter's bright grey).
 
-Every figure is written atomically: to a temporary file beside it, then
-renamed.
+Every figure is written atomically (``minicnn.files.atomic_path``): to a
+temporary file beside it, then renamed.
 """
 import os
 
@@ -39,6 +39,8 @@ import numpy as np
 from matplotlib.colors import ListedColormap, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+
+from ..files import atomic_path
 
 CLASS_COLOURS = ("#000000", "#56b4e9", "#e69f00", "#f2f2f2")
 OVERLAY_COLOURS = (None, "#56b4e9", "#e69f00", "#009e73")   # background left clear
@@ -49,15 +51,10 @@ SMOOTHING = 15                                      # batches in the moving aver
 
 def _save(fig, path):
     # A bare Figure, not pyplot: no global state, no window, nothing to close.
-    path = os.fspath(path)
-    kind = os.path.splitext(path)[1][1:].lower()
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=kind)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    # matplotlib picks PNG, PDF, SVG... from the temporary name's extension,
+    # which is the final name's.
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
 
 
 def check_figure_path(path, name):

@@ -10,7 +10,8 @@ Two volumes are "in the same space" when they have the same shape and the same
 affine; only then does voxel (i, j, k) of a label map describe voxel (i, j, k)
 of the image. ``load_pair`` checks exactly that, and ``save_nifti`` writes a
 prediction with the affine (and header) of the image it was computed from, so
-it overlays the input in any viewer.
+it overlays the input in any viewer. It writes atomically (``minicnn.files``):
+a reader never sees half a volume, and a failed write keeps the old file.
 
 nibabel does the reading and writing; every nibabel or zlib exception is
 wrapped in a ``NiftiError`` that names the file and says what is wrong (not a
@@ -23,6 +24,8 @@ import zlib
 
 import nibabel as nib
 import numpy as np
+
+from ..files import atomic_path
 
 _SUFFIXES = (".nii", ".nii.gz")
 
@@ -192,7 +195,10 @@ def save_nifti(path, array, affine, header=None, dtype=None):
         img.header.set_xyzt_units("mm")
     img.header.set_data_dtype(array.dtype)
     try:
-        nib.save(img, path)
+        # nibabel gzips when the name ends in .gz: the temporary name ends
+        # as `path` does.
+        with atomic_path(path) as tmp:
+            nib.save(img, tmp)
     except OSError as err:
         raise NiftiError(f"{path}: cannot write ({err})") from err
     return path

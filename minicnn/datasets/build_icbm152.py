@@ -62,11 +62,13 @@ import gzip
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 
 import nibabel as nib
 import numpy as np
+
+# Atomic, so that an interrupted build never leaves a truncated file.
+from ..files import write_bytes
 
 SOURCES = {
     "t1": ("mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz",
@@ -223,21 +225,6 @@ def nifti_gz_bytes(array, affine):
     return gzip.compress(payload, compresslevel=9, mtime=0), payload
 
 
-def _write_atomic(path, content):
-    """Write bytes to a temporary file beside `path`, then rename it over `path`,
-    so that an interrupted build never leaves a truncated file."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path),
-                               prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def build(source, out=DATA_DIR):
     """Write the derived files and checksums.json into `out`; return the checksums."""
     raw = _read_sources(source)
@@ -247,18 +234,18 @@ def build(source, out=DATA_DIR):
         for name in ("t1", "labels", "tissue"):
             data, payload = nifti_gz_bytes(volumes[name], volumes["affine"])
             filename = f"icbm152_{mm}mm_{name}.nii.gz"
-            _write_atomic(os.path.join(out, filename), data)
+            write_bytes(os.path.join(out, filename), data)
             files[filename] = {"sha256": hashlib.sha256(data).hexdigest(),
                                "payload_sha256": hashlib.sha256(payload).hexdigest(),
                                "bytes": len(data)}
     notice = NOTICE.encode("utf-8")
-    _write_atomic(os.path.join(out, "ICBM152_LICENSE.txt"), notice)
+    write_bytes(os.path.join(out, "ICBM152_LICENSE.txt"), notice)
     files["ICBM152_LICENSE.txt"] = {"sha256": hashlib.sha256(notice).hexdigest(),
                                     "bytes": len(notice)}
     checksums = {"source": {name: digest for name, digest in SOURCES.values()},
                  "files": files}
     text = json.dumps(checksums, indent=1, sort_keys=True) + "\n"
-    _write_atomic(os.path.join(out, "checksums.json"), text.encode("utf-8"))
+    write_bytes(os.path.join(out, "checksums.json"), text.encode("utf-8"))
     return checksums
 
 

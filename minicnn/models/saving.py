@@ -2,9 +2,10 @@
 
 ``model.save_weights(path)`` / ``model.load_weights(path)`` choose the format
 from the file name: ``*.npz`` or ``*.weights.h5``. Files are written
-atomically: to a temporary file in the same directory, then renamed over
-`path`, so a crash mid-write never leaves a half-written file behind and an
-older file at `path` stays intact until the new one is complete.
+atomically (``minicnn.files.atomic_path``): to a temporary file in the same
+directory, then renamed over `path`, so a crash mid-write never leaves a
+half-written file behind and an older file at `path` stays intact until the
+new one is complete.
 
 minicnn ``.npz`` (format version 1)
 -----------------------------------
@@ -37,10 +38,10 @@ one without weights. Reading and writing these files needs h5py.
 """
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ..files import atomic_path
 from ..layers.base import _snake_case
 
 FORMAT_NAME = "minicnn-weights"
@@ -62,7 +63,8 @@ def save_weights(model, filepath):
     """Write `model`'s weights to `filepath` (format from its extension)."""
     path, kind = _format_of(filepath, "save_weights")
     writer = _write_npz if kind == "npz" else _write_keras_h5
-    _atomic_write(path, lambda tmp: writer(model, tmp))
+    with atomic_path(path) as tmp:
+        writer(model, tmp)
 
 
 def load_weights(model, filepath):
@@ -72,21 +74,6 @@ def load_weights(model, filepath):
         raise FileNotFoundError(f"load_weights: no such file {path!r}")
     weights = _read_npz(model, path) if kind == "npz" else _read_keras_h5(model, path)
     model.set_weights(weights)
-
-
-def _atomic_write(path, write):
-    """Run write(tmp_path), then rename the temporary file over `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                               suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # --------------------------------------------------------------------- .npz
@@ -128,10 +115,7 @@ def _write_npz(model, tmp):
     for i, layer in enumerate(model.layers):
         for key, w in layer.params.items():
             arrays[_weight_key(i, layer.name, key)] = w
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-        f.flush()
-        os.fsync(f.fileno())
+    np.savez(tmp, **arrays)         # tmp ends in .npz, so savez adds no extension
 
 
 def _read_npz(model, path):

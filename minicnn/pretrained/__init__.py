@@ -39,6 +39,7 @@ import os
 
 import numpy as np
 
+from .. import files
 from ..cli import recipe
 from ..datasets import icbm152_notice
 
@@ -85,18 +86,10 @@ def export(weights, folder=None):
                                  f"{np.finfo(np.float16).max:g}; it cannot ship as float16")
             arrays[key] = array.astype(np.float16)
     path = os.path.join(folder, WEIGHTS)
-    _atomic(path, lambda f: np.savez(f, **arrays), "wb")
+    with files.atomic_path(path) as tmp:
+        np.savez(tmp, **arrays)
     card = {**card, "version": recipe.CARD_VERSION, "weights_dtype": "float16",
             "notice": NOTICE}
     recipe.write_json(recipe.card_path(path), card)
-    _atomic(os.path.join(folder, NOTICE), lambda f: f.write(DERIVATION + icbm152_notice()),
-            "w", encoding="utf-8")
+    files.write_text(os.path.join(folder, NOTICE), DERIVATION + icbm152_notice())
     return path
-
-
-def _atomic(path, write, mode, **options):
-    """write(file) into a temporary file beside `path`, then rename it to `path`."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, mode, **options) as f:
-        write(f)
-    os.replace(tmp, path)
