@@ -1,4 +1,5 @@
-"""MaxPooling2D: direct-loop oracle, tie rule, gradient checks, Keras parity, errors.
+"""MaxPooling2D: direct-loop oracle, tie rule, gradient checks, Keras parity,
+errors; average pooling's kernel pair: direct-loop oracle, divisor at the border.
 
 Configurations cover N > 1, C > 1, H != W, odd sizes, pools (2, 2), (3, 3)
 and (2, 3), strides that divide neither size (3 on 10 x 7), strides smaller
@@ -11,9 +12,11 @@ import pytest
 
 from keras_helpers import assert_parity, import_keras
 from minicnn import layers
-from minicnn.functional.pooling import (max_pool2d_backward, max_pool2d_forward,
+from minicnn.functional.pooling import (average_pool2d_backward, average_pool2d_forward,
+                                       max_pool2d_backward, max_pool2d_forward,
                                        pool_geometry)
-from minicnn.functional.reference_pooling import max_pool2d_reference
+from minicnn.functional.reference_pooling import (average_pool2d_reference,
+                                                  max_pool2d_reference)
 from minicnn.gradcheck import check_layer, rel_error
 
 # (N, H, W, C, pool_size, strides, padding)
@@ -45,6 +48,10 @@ def _distinct_input(case, seed=0):
 def _tied_input(case, seed=0):
     """Values from {0, 1, 2}: almost every window holds a tied maximum."""
     return np.random.default_rng(seed).integers(0, 3, case[:4]).astype(np.float64)
+
+
+def _normal_input(case, seed=0):
+    return np.random.default_rng(seed).standard_normal(case[:4])
 
 
 def _layer(case, dtype="float64"):
@@ -102,6 +109,35 @@ def test_backward_does_not_modify_dy_and_keeps_dtype():
     assert np.array_equal(dy, before)
     assert dx.dtype == np.float32 and dx.shape == case[:4]
     assert layer.grads == {} and layer.count_params() == 0
+
+
+# ------------------------------------------------------------ average pooling
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_average_matches_direct_loop_reference(case):
+    x = _normal_input(case)
+    strides = case[5] or case[4]
+    y, cache = average_pool2d_forward(
+        x, pool_geometry(x.shape[1:3], case[4], case[5], case[6]))
+    dy = np.random.default_rng(1).standard_normal(y.shape)
+    dx = average_pool2d_backward(dy, cache)
+    y_ref, dx_ref = average_pool2d_reference(x, dy, case[4], strides, case[6])
+    assert y.shape == y_ref.shape
+    assert rel_error(y, y_ref) < 1e-14
+    assert rel_error(dx, dx_ref) < 1e-14
+
+
+def test_same_padding_divides_by_the_real_pixels_only():
+    """Keras's rule (checked against Keras 3.15 / TensorFlow): a border window
+    is the mean of its real pixels; the padding is neither summed nor counted."""
+    x = np.arange(25.0).reshape(1, 5, 5, 1)
+    y, cache = average_pool2d_forward(x, pool_geometry((5, 5), (2, 2), None, "same"))
+    assert np.array_equal(y[0, :, :, 0], [[3.0, 5.0, 6.5], [13.0, 15.0, 16.5],
+                                          [20.5, 22.5, 24.0]])   # 24: the corner alone
+    dx = average_pool2d_backward(np.ones(y.shape), cache)
+    assert np.array_equal(dx[0, :, :, 0], [[0.25] * 4 + [0.5]] * 4 + [[0.5] * 4 + [1.0]])
+    ones = np.ones((2, 4, 7, 3))                        # a constant image stays constant
+    y, _ = average_pool2d_forward(ones, pool_geometry((4, 7), 3, 1, "same"))
+    assert np.array_equal(y, ones)
 
 
 # ------------------------------------------------------------- gradient check
