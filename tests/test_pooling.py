@@ -1,11 +1,13 @@
-"""MaxPooling2D: direct-loop oracle, tie rule, gradient checks, Keras parity,
-errors; average pooling's kernel pair: direct-loop oracle, divisor at the border.
+"""MaxPooling2D and AveragePooling2D: direct-loop oracles, max pooling's tie
+rule, average pooling's divisor at the border, gradient checks, Keras parity,
+errors.
 
-Configurations cover N > 1, C > 1, H != W, odd sizes, pools (2, 2), (3, 3)
-and (2, 3), strides that divide neither size (3 on 10 x 7), strides smaller
-than the pool (overlapping windows, whose gradients add up), strides larger
-than the pool (skipped pixels), and 'same' on odd sizes (where the -inf
-padding is uneven: the extra row/column goes at the bottom/right).
+Configurations (the same for both layers) cover N > 1, C > 1, H != W, odd
+sizes, pools (2, 2), (3, 3) and (2, 3), strides that divide neither size
+(3 on 10 x 7), strides smaller than the pool (overlapping windows, whose
+gradients add up), strides larger than the pool (skipped pixels), and 'same'
+on odd sizes (where the padding is uneven: the extra row/column goes at the
+bottom/right).
 """
 import numpy as np
 import pytest
@@ -28,13 +30,14 @@ CASES = [
     (2, 10, 7, 2, (3, 3), (3, 3), "same"),
     (2, 7, 6, 2, (3, 3), (2, 1), "valid"),     # overlapping windows
     (2, 6, 5, 3, (2, 2), (1, 1), "valid"),     # overlapping windows
-    (2, 7, 5, 2, (2, 2), None, "same"),        # odd sizes: one -inf row/column
+    (2, 7, 5, 2, (2, 2), None, "same"),        # odd sizes: one padded row/column
     (2, 7, 9, 2, (3, 3), (2, 2), "same"),
-    (2, 5, 7, 2, (3, 3), (1, 1), "same"),      # -inf on all four sides
+    (2, 5, 7, 2, (3, 3), (1, 1), "same"),      # padding on all four sides
     (2, 6, 7, 2, (2, 3), (3, 2), "same"),
     (2, 7, 8, 2, (2, 2), (3, 3), "valid"),     # strides > pool: pixels skipped
 ]
 IDS = [f"{c[1]}x{c[2]}-p{c[4]}-s{c[5]}-{c[6]}" for c in CASES]
+POOLS = ["MaxPooling2D", "AveragePooling2D"]    # what the shared tests run on
 
 
 def _distinct_input(case, seed=0):
@@ -54,14 +57,14 @@ def _normal_input(case, seed=0):
     return np.random.default_rng(seed).standard_normal(case[:4])
 
 
-def _layer(case, dtype="float64"):
-    return layers.MaxPooling2D(case[4], strides=case[5], padding=case[6], dtype=dtype)
+def _layer(case, dtype="float64", pool="MaxPooling2D"):
+    return getattr(layers, pool)(case[4], strides=case[5], padding=case[6], dtype=dtype)
 
 
-def _keras_layer(case):
+def _keras_layer(case, pool="MaxPooling2D"):
     keras = import_keras()
-    return keras.layers.MaxPooling2D(case[4], strides=case[5], padding=case[6],
-                                     dtype="float64")
+    return getattr(keras.layers, pool)(case[4], strides=case[5], padding=case[6],
+                                       dtype="float64")
 
 
 # ------------------------------------------------------------------ oracle
@@ -111,6 +114,32 @@ def test_backward_does_not_modify_dy_and_keeps_dtype():
     assert layer.grads == {} and layer.count_params() == 0
 
 
+# ------------------------------------------------------------- gradient check
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_gradient_check(case, backend):
+    errors = check_layer(_layer(case), _distinct_input(case))
+    assert errors["input"] < 1e-7, errors
+
+
+# ---------------------------------------------------------------- Keras parity
+@pytest.mark.usefixtures("keras")
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+@pytest.mark.parametrize("make_input", [_distinct_input, _tied_input])
+def test_keras_parity(case, make_input, backend):
+    layer, keras_layer = _layer(case), _keras_layer(case)
+    keras_layer.build((None, *case[1:4]))
+    assert_parity(layer, keras_layer, make_input(case))
+
+
+def test_tied_inputs_really_have_ties():
+    """Guard for the parity test above: the tie rule must be exercised."""
+    case = CASES[6]                                     # 2x2 windows, stride 1
+    x = _tied_input(case)
+    windows = np.stack([x[:, i:i + 5, j:j + 4, :] for i in (0, 1) for j in (0, 1)])
+    tied = (windows == windows.max(axis=0)).sum(axis=0) > 1
+    assert tied.mean() > 0.3
+
+
 # ------------------------------------------------------------ average pooling
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_average_matches_direct_loop_reference(case):
@@ -140,54 +169,60 @@ def test_same_padding_divides_by_the_real_pixels_only():
     assert np.array_equal(y, ones)
 
 
-# ------------------------------------------------------------- gradient check
+def test_average_backward_does_not_modify_dy_and_keeps_dtype():
+    case = CASES[9]                                     # 'same', padding on all sides
+    layer = _layer(case, dtype="float32", pool="AveragePooling2D")
+    y = layer.forward(_normal_input(case))
+    assert y.dtype == np.float32
+    dy = np.random.default_rng(0).standard_normal(y.shape).astype(np.float32)
+    before = dy.copy()
+    dx = layer.backward(dy)
+    assert np.array_equal(dy, before)
+    assert dx.dtype == np.float32 and dx.shape == case[:4]
+    assert layer.grads == {} and layer.count_params() == 0
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_gradient_check(case, backend):
-    errors = check_layer(_layer(case), _distinct_input(case))
+def test_average_gradient_check(case, backend):
+    errors = check_layer(_layer(case, pool="AveragePooling2D"), _normal_input(case))
     assert errors["input"] < 1e-7, errors
 
 
-# ---------------------------------------------------------------- Keras parity
 @pytest.mark.usefixtures("keras")
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-@pytest.mark.parametrize("make_input", [_distinct_input, _tied_input])
-def test_keras_parity(case, make_input, backend):
-    layer, keras_layer = _layer(case), _keras_layer(case)
+def test_average_keras_parity(case, backend):
+    layer = _layer(case, pool="AveragePooling2D")
+    keras_layer = _keras_layer(case, pool="AveragePooling2D")
     keras_layer.build((None, *case[1:4]))
-    assert_parity(layer, keras_layer, make_input(case))
+    assert_parity(layer, keras_layer, _normal_input(case))
 
 
-def test_tied_inputs_really_have_ties():
-    """Guard for the parity test above: the tie rule must be exercised."""
-    case = CASES[6]                                     # 2x2 windows, stride 1
-    x = _tied_input(case)
-    windows = np.stack([x[:, i:i + 5, j:j + 4, :] for i in (0, 1) for j in (0, 1)])
-    tied = (windows == windows.max(axis=0)).sum(axis=0) > 1
-    assert tied.mean() > 0.3
-
-
+# ---------------------------------------------------- both layers: shapes, errors
 @pytest.mark.usefixtures("keras")
+@pytest.mark.parametrize("pool", POOLS)
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_output_shape_matches_keras(case):
-    layer = _layer(case)
+def test_output_shape_matches_keras(case, pool):
+    layer = _layer(case, pool=pool)
     in_shape = (None, *case[1:4])
-    expected = tuple(_keras_layer(case).compute_output_shape(in_shape))
+    expected = tuple(_keras_layer(case, pool).compute_output_shape(in_shape))
     assert layer.compute_output_shape(in_shape) == expected
     assert layer.forward(_distinct_input(case)).shape == (case[0], *expected[1:])
 
 
-def test_output_shape_with_unknown_sizes():
-    layer = layers.MaxPooling2D(2)
+@pytest.mark.parametrize("pool", POOLS)
+def test_output_shape_with_unknown_sizes(pool):
+    layer = getattr(layers, pool)(2)
     assert layer.compute_output_shape((None, 13, None, 4)) == (None, 6, None, 4)
-    assert layers.MaxPooling2D(2, padding="same").compute_output_shape(
+    assert getattr(layers, pool)(2, padding="same").compute_output_shape(
         (None, None, 13, 4)) == (None, None, 7, 4)
 
 
-def test_defaults_follow_keras():
-    layer = layers.MaxPooling2D()
+@pytest.mark.parametrize("pool", POOLS)
+def test_defaults_follow_keras(pool):
+    layer = getattr(layers, pool)()
     assert (layer.pool_size, layer.strides, layer.padding) == ((2, 2), (2, 2), "valid")
-    assert layers.MaxPooling2D(3, strides=1).strides == (1, 1)
-    assert layers.MaxPooling2D(padding="SAME").padding == "same"
+    assert getattr(layers, pool)(3, strides=1).strides == (1, 1)
+    assert getattr(layers, pool)(padding="SAME").padding == "same"
 
 
 # ------------------------------------------------------------------ bad input
@@ -200,26 +235,29 @@ def test_defaults_follow_keras():
     ({"strides": 0}, ValueError, "strides"),
     ({"strides": (1, 0)}, ValueError, "strides"),
 ])
-def test_bad_arguments_name_the_argument(kwargs, error, argument):
+@pytest.mark.parametrize("pool", POOLS)
+def test_bad_arguments_name_the_argument(kwargs, error, argument, pool):
     with pytest.raises(error, match=argument):
-        layers.MaxPooling2D(**kwargs)
+        getattr(layers, pool)(**kwargs)
     with pytest.raises(error, match=argument):
         pool_geometry((4, 4), **{"pool_size": 2, **kwargs})
 
 
-def test_pool_larger_than_valid_input():
+@pytest.mark.parametrize("pool", POOLS)
+def test_pool_larger_than_valid_input(pool):
     x = np.zeros((1, 2, 5, 1))
     with pytest.raises(ValueError, match=r"pool_size \(3, 3\).*\(2, 5\)"):
-        layers.MaxPooling2D(3)(x)
+        getattr(layers, pool)(3)(x)
     with pytest.raises(ValueError, match=r"pool_size \(3, 3\).*\(2, 5\)"):
-        layers.MaxPooling2D(3).compute_output_shape((None, 2, 5, 1))
+        getattr(layers, pool)(3).compute_output_shape((None, 2, 5, 1))
     with pytest.raises(ValueError, match="pool_size"):
         pool_geometry(x.shape[1:3], 3)
-    assert layers.MaxPooling2D(3, padding="same")(x).shape == (1, 1, 2, 1)
+    assert getattr(layers, pool)(3, padding="same")(x).shape == (1, 1, 2, 1)
 
 
-def test_wrong_rank_and_empty_input():
+@pytest.mark.parametrize("pool", POOLS)
+def test_wrong_rank_and_empty_input(pool):
     with pytest.raises(ValueError, match="rank"):
-        layers.MaxPooling2D()(np.zeros((4, 4, 1)))
+        getattr(layers, pool)()(np.zeros((4, 4, 1)))
     with pytest.raises(ValueError, match=r"\(height, width\) must be >= 1"):
         pool_geometry((0, 4), 2, padding="same")
