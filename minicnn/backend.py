@@ -24,8 +24,9 @@ it covers; it is the whole of what "backend" means in minicnn:
 
 The rows of an operation are tried in order; the first whose condition
 holds runs. Everything else (sigmoid, tanh, dropout, batch normalisation,
-padding, bilinear upsampling, Add, binary cross-entropy, Dice) and every
-call outside a compiled pair's scope runs its NumPy pair on both backends.
+padding, average pooling, bilinear upsampling, Add, binary cross-entropy,
+Dice) and every call outside a compiled pair's scope runs its NumPy pair on
+both backends.
 
 Choosing
 --------

@@ -9,6 +9,7 @@ def test_keras_style_automatic_names():
     a, b = layers.Conv2DTranspose(1, 2), layers.Conv2DTranspose(1, 2)
     assert a.name.startswith("conv2d_transpose") and a.name != b.name
     assert layers.MaxPooling2D().name.startswith("max_pooling2d")
+    assert layers.AveragePooling2D().name.startswith("average_pooling2d")
     assert layers.BatchNormalization().name.startswith("batch_normalization")
 
 

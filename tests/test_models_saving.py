@@ -250,9 +250,13 @@ def test_minicnn_to_keras_and_back_through_weights_h5(tmp_path, upsampling):
 
 
 def test_keras_sequential_weights_h5_loads_into_minicnn(tmp_path, keras, h5py):
+    """Layers without weights have groups too, named from the class: the
+    pooling layers' keys must be Keras's."""
     kmodel = keras.Sequential([keras.Input((6, 6, 2), dtype=F64),
                                keras.layers.Conv2D(3, 3, padding="same", dtype=F64),
                                keras.layers.BatchNormalization(dtype=F64),
+                               keras.layers.AveragePooling2D(3, 1, padding="same", dtype=F64),
+                               keras.layers.MaxPooling2D(dtype=F64),
                                keras.layers.Conv2D(2, 1, activation="softmax", dtype=F64)])
     kmodel.set_weights([w + 0.3 for w in kmodel.get_weights()])
     path = str(tmp_path / "s.weights.h5")
@@ -260,6 +264,8 @@ def test_keras_sequential_weights_h5_loads_into_minicnn(tmp_path, keras, h5py):
     model = models.Sequential([layers.Input((6, 6, 2), dtype=F64),
                                layers.Conv2D(3, 3, padding="same", dtype=F64),
                                layers.BatchNormalization(dtype=F64),
+                               layers.AveragePooling2D(3, 1, padding="same", dtype=F64),
+                               layers.MaxPooling2D(dtype=F64),
                                layers.Conv2D(2, 1, activation="softmax", dtype=F64)])
     model.load_weights(path)
     x = np.random.default_rng(0).standard_normal((3, 6, 6, 2))

@@ -1,4 +1,5 @@
-"""2D max pooling, NHWC, with Keras's MaxPooling2D semantics.
+"""2D max and average pooling, NHWC, with Keras's MaxPooling2D and
+AveragePooling2D semantics.
 
 Shapes
 ------
@@ -11,33 +12,47 @@ Output size and padding
 Those of a convolution with kernel size p = pool size and dilation 1: the
 equations and Keras's 'same' rule (the odd extra row or column at the
 bottom/right) are in ``minicnn.functional.im2col``, and ``pool_geometry``
-computes them with its functions. Pooling pads with -inf, not 0, so a padded
-cell never wins a window; and since the total padding is at most p - 1,
+computes them with its functions. Since the total padding is at most p - 1,
 every window holds at least one real pixel.
 
-Forward
--------
-With xp the padded input and (i, j) an offset inside the window,
+With xp the padded input and (i, j) an offset inside the window, the cell
+(i, j) of every window is xp[n, oy*sh + i, ox*sw + j, c]. For one offset,
+that cell over all output pixels is a single strided slice of xp (start
+(i, j), step (sh, sw)), so both poolings are ph * pw slice operations,
+whatever the image size. Within one offset a strided slice never visits a
+pixel twice, so the backward passes add into it with a plain +=; when
+windows overlap (strides < pool_size) a pixel is reached through several
+offsets, and the separate adds sum its gradients. Finally the padding rows
+and columns are cropped away: dx = dxp[:, top:Hp-bottom, left:Wp-right, :].
+
+Max pooling
+-----------
+Pads with -inf, not 0, so a padded cell never wins a window.
 
     y[n, oy, ox, c] = max_{0 <= i < ph, 0 <= j < pw} xp[n, oy*sh + i, ox*sw + j, c]
 
-For one offset (i, j), the right-hand side over all output pixels is a
-single strided slice of xp (start (i, j), step (sh, sw)). So the forward pass
-is ph * pw slices: a running maximum, and next to it the index k = i * pw + j
-of the offset that holds it. The update uses a strict '>', so among equal
-values the first offset in row-major order keeps the win, as in TensorFlow.
-
-Backward
---------
-The maximum passes its gradient to the one input that won the window:
+The forward pass keeps a running maximum and next to it the index
+k = i * pw + j of the offset that holds it. The update uses a strict '>', so
+among equal values the first offset in row-major order keeps the win, as in
+TensorFlow. The maximum passes its gradient to the one input that won:
 
     dxp[n, oy*sh + i, ox*sw + j, c] += dy[n, oy, ox, c]   if k[n, oy, ox, c] == i*pw + j
 
-done as one strided-slice add per offset. Within one offset a strided slice
-never visits a pixel twice, so a plain += is exact; when windows overlap
-(strides < pool_size) a pixel is reached through several offsets, and the
-separate adds sum its gradients. Finally the padding rows and columns are
-cropped away: dx = dxp[:, top:Hp-bottom, left:Wp-right, :].
+Average pooling
+---------------
+The mean of each window's real pixels: padded cells (zeros) add nothing to
+the sum and are not counted, so a 'same' window at the border is divided by
+how many real pixels it holds, not by ph * pw, as in Keras and TensorFlow
+(count_include_pad=False in PyTorch's terms). With m the window's real-pixel
+mask (1 inside the image, 0 in the padding) and count its size,
+
+    count[oy, ox]    = sum_{i, j} m[oy*sh + i, ox*sw + j]           (ph * pw for 'valid')
+    y[n, oy, ox, c]  = sum_{i, j} xp[n, oy*sh + i, ox*sw + j, c] / count[oy, ox]
+
+y is linear in x and each real input of a window has weight 1 / count, so
+the backward pass gives each of them that share of the window's gradient:
+
+    dxp[n, oy*sh + i, ox*sw + j, c] += dy[n, oy, ox, c] / count[oy, ox]
 """
 from collections import namedtuple
 from typing import NamedTuple
@@ -55,6 +70,13 @@ PoolGeometry.__doc__ = """Input size, pool size, strides,
 class MaxPoolCache(NamedTuple):
     """What max pooling's backward needs."""
     winner: np.ndarray            # (N, OH, OW, C): offset i * pw + j of each window's max
+    input_shape: tuple            # (N, H, W, C)
+    geom: PoolGeometry
+
+
+class AveragePoolCache(NamedTuple):
+    """What average pooling's backward needs."""
+    count: np.ndarray             # (1, OH, OW, 1): the real pixels in each window
     input_shape: tuple            # (N, H, W, C)
     geom: PoolGeometry
 
@@ -110,6 +132,13 @@ def _pad_with(x, pads, value):
     return np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=value)
 
 
+def _padded_zeros(x_shape, pads, dtype):
+    """Zeros of the padded input's shape (N, Hp, Wp, C): where dxp is summed."""
+    (top, bottom), (left, right) = pads
+    n, h, w, c = x_shape
+    return np.zeros((n, h + top + bottom, w + left + right, c), dtype=dtype)
+
+
 def max_pool2d_forward(x, geom):
     """Max pooling. x (N, H, W, C) float, geom a PoolGeometry of x's (H, W)
     (``pool_geometry``, which validates the arguments) -> (y (N, OH, OW, C), cache)."""
@@ -134,10 +163,44 @@ def max_pool2d_forward(x, geom):
 def max_pool2d_backward(dy, cache):
     """Gradient of max pooling: dy (N, OH, OW, C) -> dx (N, H, W, C)."""
     winner, x_shape, geom = cache                            # a MaxPoolCache
-    (top, bottom), (left, right) = geom.pads
-    padded_shape = (x_shape[0], x_shape[1] + top + bottom,
-                    x_shape[2] + left + right, x_shape[3])
-    dxp = np.zeros(padded_shape, dtype=dy.dtype)             # (N, Hp, Wp, C)
+    dxp = _padded_zeros(x_shape, geom.pads, dy.dtype)        # (N, Hp, Wp, C)
     for k, rows, cols in _offsets(geom):
         dxp[:, rows, cols, :] += np.where(winner == k, dy, 0)   # (N, OH, OW, C)
+    return unpad_hw(dxp, geom.pads)
+
+
+def _window_sums(xp, geom):
+    """The sum of every window of a padded xp (N, Hp, Wp, C) -> (N, OH, OW, C)."""
+    total = None
+    for _, rows, cols in _offsets(geom):
+        if total is None:
+            total = xp[:, rows, cols, :].copy()               # a new array: xp stays intact
+        else:
+            total += xp[:, rows, cols, :]
+    return total
+
+
+def average_pool2d_forward(x, geom):
+    """Average pooling over each window's real pixels. x (N, H, W, C) float,
+    geom a PoolGeometry of x's (H, W) (``pool_geometry``, which validates the
+    arguments) -> (y (N, OH, OW, C), cache).
+
+    y = window sum / count, count (1, OH, OW, 1) the number of real pixels in
+    each window: the window sums of a mask of ones padded with zeros."""
+    count = _window_sums(_pad_with(np.ones((1, *geom.in_hw, 1), dtype=x.dtype),
+                                   geom.pads, 0), geom)
+    y = _window_sums(_pad_with(x, geom.pads, 0), geom) / count
+    return y, AveragePoolCache(count, x.shape, geom)
+
+
+def average_pool2d_backward(dy, cache):
+    """Gradient of average pooling: dy (N, OH, OW, C) -> dx (N, H, W, C).
+
+    Each real pixel of a window receives dy / count; padded cells receive it
+    too, and are cropped away."""
+    count, x_shape, geom = cache                             # an AveragePoolCache
+    share = dy / count                                        # (N, OH, OW, C), a new array
+    dxp = _padded_zeros(x_shape, geom.pads, dy.dtype)        # (N, Hp, Wp, C)
+    for _, rows, cols in _offsets(geom):
+        dxp[:, rows, cols, :] += share
     return unpad_hw(dxp, geom.pads)

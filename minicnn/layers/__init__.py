@@ -5,7 +5,7 @@ see ``minicnn.layers.base`` for the protocol they share.
 """
 from .base import AtLogits, Layer
 from .convolutional import Conv2D, Conv2DTranspose
-from .pooling import MaxPooling2D
+from .pooling import AveragePooling2D, MaxPooling2D
 from .reshaping import Cropping2D, UpSampling2D, ZeroPadding2D
 from .activation import Activation, ReLU, Softmax
 from .merging import Add, Concatenate
