@@ -25,8 +25,9 @@ size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
 ``splits``, ``reassemble``, ``segment`` (a volume through a 2D network,
 in one or more views), ``quality`` (does an input look like a skull-stripped
 T1?), ``interpolate`` (sampling and resampling), ``augment``, ``batches``,
-``synth`` (synthetic subjects). The embedded template lives in
-``minicnn.datasets``.
+``synth`` (synthetic subjects), ``heads`` (synthetic whole heads, skull,
+scalp and neck around the template brain, to test ``quality`` on). The
+embedded template lives in ``minicnn.datasets``.
 """
 from .augment import Augmenter, left_right_axis
 from .batches import BatchIterator
@@ -43,7 +44,7 @@ from .segment import (VIEWS, brain_bounding_box, padded_slice_shape, segment_vie
                       segment_volume, view_axes)
 from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
-from . import synth
+from . import heads, synth
 from .synth import SynthGenerator, synth_slices
 
 __all__ = [
@@ -59,5 +60,5 @@ __all__ = [
     "view_axes",
     "extract_patches", "extract_slices", "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
-    "synth", "SynthGenerator", "synth_slices",
+    "heads", "synth", "SynthGenerator", "synth_slices",
 ]
