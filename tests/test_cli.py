@@ -289,7 +289,7 @@ def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
     (tmp_path / "text.nii.gz").write_text("not an image")
     out = tmp_path / "labels.nii.gz"
     cases = [
-        (weights, tmp_path / "missing.nii.gz", out, "no file at"),
+        (weights, tmp_path / "missing.nii.gz", out, "no such file or folder"),
         (weights, tmp_path / "text.nii.gz", out, "not a readable NIfTI file"),
         (weights, tmp_path / "4d.nii.gz", out, "expected a 3D image"),
         (tmp_path / "missing.npz", tmp_path / "t1.nii.gz", out, "no weights file"),

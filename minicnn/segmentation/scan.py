@@ -7,6 +7,8 @@
 ``minicnn predict`` is this function with a command line around it. Steps,
 each undone in reverse so the label map overlays the input exactly:
 
+0. refuse values no network can read (``check_values``: NaN or infinite
+   voxels, an empty or constant image), naming the file;
 1. turn the volume to RAS+ voxel order, as the network was trained
    (permutations and flips only: ``data.to_ras``);
 2. check that it looks like a skull-stripped T1 (``data.check_input``);
@@ -79,11 +81,32 @@ def segment_at_card_voxels(model, card, volume, views=None, batch_size=BATCH_SIZ
     return normalised, probabilities
 
 
+def check_values(image, source="the image"):
+    """Refuse an image no network can read, naming `source` (the file), what
+    was found and what is accepted: NaN or infinite voxels, no non-zero
+    voxel, or one value everywhere."""
+    image = np.asarray(image)
+    if image.dtype.kind not in "biuf":
+        raise ValueError(f"{source}: voxels of type {image.dtype} are not an image")
+    bad = image.size - int(np.count_nonzero(np.isfinite(image)))
+    if bad:
+        raise ValueError(f"{source}: {bad:,} of its {image.size:,} voxels are NaN or "
+                         "infinite; a T1 image must be finite everywhere (set them to 0 "
+                         "outside the brain, or fix the tool that wrote the file)")
+    low, high = image.min(), image.max()
+    if low == high:
+        raise ValueError(f"{source}: every voxel is {low}: the image is "
+                         f"{'empty' if low == 0 else 'constant'}; expected a T1 image "
+                         "of a brain, with contrast")
+
+
 def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
-                 resample=True, say=None):
+                 resample=True, say=None, source="the image"):
     """Segment a 3D scan (X, Y, Z) with voxel-to-mm `affine` (see the module
     docstring); returns a ScanSegmentation in the input's grid. `say`, if
-    given, receives each note as it happens (a long run shows its progress)."""
+    given, receives each note as it happens (a long run shows its progress);
+    errors about the image's values name `source` (``check_values``)."""
+    check_values(image, source)
     views = views_to_run(views, card)
     say = say or (lambda line: None)
     laps, start = [], time.perf_counter()
