@@ -85,8 +85,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import datasets
 from .._validate import one_of, positive_int
 from . import _head_geometry as geometry
+from ._acquisition import convolve, profile
 from .interpolate import linear_sample, resample
 
 # T1 signal relative to white matter, (low, high), drawn per head.
@@ -228,8 +230,7 @@ class _Template:
 
 @functools.lru_cache(maxsize=2)
 def _template(voxel_mm):
-    from ..datasets import icbm152
-    t = icbm152(resolution=voxel_mm)
+    t = datasets.icbm152(resolution=voxel_mm)
     stack = np.stack([t.t1, 1 - t.tissue[..., 0]], axis=-1).astype(np.float32)
     return _Template(stack, np.linalg.inv(t.affine), float(t.t1[t.labels == 3].mean()))
 
@@ -254,9 +255,7 @@ def _envelope_distance():
     """Distance (mm) outside the brain's envelope on the GRID_MM head-frame
     grid from GRID_LOW. The envelope is the 2 mm template's mask smoothed
     (Gaussian of sd 2 mm, kept above 1/2) joined to the spinal cord."""
-    from ..datasets import icbm152
-    from ._acquisition import convolve, profile
-    t = icbm152(resolution=2)
+    t = datasets.icbm152(resolution=2)
     shape = tuple(((GRID_HIGH - GRID_LOW) / GRID_MM).astype(int) + 1)
     mask = np.zeros(shape, np.float32)
     corner = np.round((t.affine[:3, 3] - GRID_LOW) / GRID_MM).astype(int)
