@@ -1,10 +1,11 @@
-"""``minicnn predict`` on what users bring: bad values, posterior maps, volume
-tables, several subjects and folders.
+"""``minicnn predict`` on what users bring: bad values, whole heads, posterior
+maps, volume tables, several subjects and folders.
 
 The weights are an untrained small U-Net saved with its card (what these
 tests check does not depend on a trained network, and building it takes
 well under a second). Refusals stop before any prediction and are in the
-fast set; the runs that segment volumes are in the slow set.
+fast set, as are the whole-head tests, whose network is a stand-in; the
+runs that segment volumes are in the slow set.
 """
 import csv
 import json
@@ -179,3 +180,98 @@ def test_a_folder_of_subjects_with_one_broken_file(weights, tmp_path, capsys):
     rows = list(csv.DictReader(table.open()))
     assert [os.path.basename(r["file"]) for r in rows] == ["sub-01.nii.gz", "sub-03.nii.gz"]
     assert "2 of 3 subjects segmented" in captured.out
+
+
+# ------------------------------------------------------------- whole heads
+# The network's part is replaced by a stand-in (``fake_segmentation``): what
+# these tests check happens before it (the refusal) or after it (the
+# warnings, the files), and a network on a whole head is seconds per view.
+@pytest.fixture(scope="module")
+def head_image():
+    """A synthetic whole head of minicnn.data.heads at 2 mm (80 x 90 x 85),
+    which the whole-head check scores 0.39 (limit 0.2)."""
+    h = data.heads.head("tight", 0, 2)
+    return h.image, h.affine
+
+
+def _labels_everything_bright(model, volume, views, pad_multiple, margin, batch_size):
+    """Class probabilities (X, Y, Z, 4): white matter wherever the normalised
+    volume is above a tenth of its range, background elsewhere."""
+    bright = volume > volume.min() + 0.1 * (volume.max() - volume.min())
+    return np.eye(len(CLASSES), dtype=np.float32)[np.where(bright, 3, 0)]
+
+
+def _never_segmented(*args):
+    raise AssertionError("a refused input reached the network")
+
+
+def _warnings(err):
+    return [line for line in err.splitlines() if line.startswith("WARNING: ")]
+
+
+def test_a_whole_head_is_refused_in_one_line_and_nothing_written(
+        weights, head_image, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(segmentation.scan, "segment_views", _never_segmented)
+    path = _save(tmp_path / "head.nii.gz", *head_image)
+    assert _run(weights, "--input", path, "--output", tmp_path / "l.nii.gz", "--posteriors",
+                tmp_path / "p.nii.gz", "--volumes", tmp_path / "v.csv") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    line = err[0]
+    assert line.startswith(f"minicnn predict: error: {path}: 39% of the rays"), line
+    for words in ("(at most 20% expected)", "does not look skull-stripped",
+                  "Skull-strip it first", "FSL BET", "SynthStrip", "HD-BET", "ANTs",
+                  "pass --allow-whole-head to segment it anyway"):
+        assert words in line, (words, line)
+    assert sorted(os.listdir(tmp_path)) == ["head.nii.gz"]
+
+
+def test_allow_whole_head_goes_on_and_warns_twice(weights, head_image, tmp_path, capsys,
+                                                  monkeypatch):
+    """Segmented with a warning about the skull, and one about the brain
+    volume: everything bright labelled brain, 2517 mL."""
+    monkeypatch.setattr(segmentation.scan, "segment_views", _labels_everything_bright)
+    path = _save(tmp_path / "head.nii.gz", *head_image)
+    table = tmp_path / "v.json"
+    assert _run(weights, "--input", path, "--output", tmp_path / "l.nii.gz", "--volumes",
+                table, "--allow-whole-head") == 0
+    warnings = _warnings(capsys.readouterr().err)
+    assert len(warnings) == 2, warnings
+    assert "39% of the rays" in warnings[0] and "does not look skull-stripped" in warnings[0]
+    assert "2517 mL labelled brain (an adult's, with its CSF: 800-2100 mL): not one " \
+           "whole adult brain" in warnings[1], warnings[1]
+    assert (tmp_path / "l.nii.gz").exists()
+    row, = json.loads(table.read_text())
+    assert row["skull-stripped (warning)"] == pytest.approx(0.392, abs=1e-3)
+    assert row["brain volume (warning)"] == pytest.approx(row["brain mL"], abs=1e-3)
+
+
+def test_a_brain_volume_below_an_adults_is_warned_about(weights, tmp_path, capsys,
+                                                        monkeypatch):
+    """A block of 40 x 48 x 12 voxels of 2 mm (184 mL) cut from a subject:
+    segmented and written, with a warning naming the range."""
+    monkeypatch.setattr(segmentation.scan, "segment_views", _labels_everything_bright)
+    path = _save(tmp_path / "t1.nii.gz", *_subject(2))
+    assert _run(weights, "--input", path, "--output", tmp_path / "l.nii.gz") == 0
+    warnings = _warnings(capsys.readouterr().err)
+    assert len(warnings) == 1 and "mL labelled brain (an adult's, with its CSF: " \
+        "800-2100 mL): not one whole adult brain" in warnings[0], warnings
+    assert (tmp_path / "l.nii.gz").exists()
+
+
+def test_in_a_folder_a_whole_head_fails_and_the_others_go_on(weights, head_image, tmp_path,
+                                                             capsys, monkeypatch):
+    monkeypatch.setattr(segmentation.scan, "segment_views", _labels_everything_bright)
+    folder = tmp_path / "subjects"
+    folder.mkdir()
+    _save(folder / "sub-01.nii.gz", *head_image)
+    _save(folder / "sub-02.nii.gz", *_subject(2))
+    status = _run(weights, "--input", folder, "--output", tmp_path / "labels")
+    captured = capsys.readouterr()
+    assert status == 1
+    assert sorted(os.listdir(tmp_path / "labels")) == ["sub-02_labels.nii.gz"]
+    refused = [line for line in captured.err.splitlines() if "error:" in line]
+    assert len(refused) == 2, refused
+    assert refused[0].startswith(f"[1/2] {folder / 'sub-01.nii.gz'}: error: ")
+    assert "--allow-whole-head" in refused[0] and refused[0].endswith("; skipped")
+    assert "1 of 2 subjects failed" in refused[1]

@@ -1,6 +1,7 @@
 """The input checks of minicnn predict: no warning on the template or on
 synthetic subjects with bias fields; a warning for a skull (a bright shell
-around the brain) and for inverted contrast."""
+around the brain) and for inverted contrast. Whole heads:
+tests/test_data_heads.py."""
 import numpy as np
 import pytest
 
@@ -43,6 +44,11 @@ def _values(findings):
     return {f.check: f for f in findings}
 
 
+def margin(finding):
+    """The figure against its limit, for assertion messages."""
+    return f"{finding.value:.3f} against {finding.limit:g} (x{finding.value / finding.limit:.2f})"
+
+
 @pytest.fixture(scope="module", params=[2, 1], ids=["2mm", "1mm"])
 def template(request):
     return datasets.icbm152(resolution=request.param)
@@ -51,8 +57,9 @@ def template(request):
 def test_the_template_raises_no_warning(template):
     found = _values(data.check_input(template.t1, template.resolution))
     assert all(f.ok for f in found.values()), found
-    assert found["skull-stripped"].value < 0.01             # 0.002 measured
-    assert found["T1 contrast"].value > 1.5                  # 1.9 measured
+    skull = found["skull-stripped"]
+    assert skull.value < quality.MAX_SKULL / 4, margin(skull)      # 0.005 measured
+    assert found["T1 contrast"].value > 1.5                          # 1.9 measured
 
 
 @pytest.mark.parametrize("brightness", [1.0, 0.6])
@@ -61,9 +68,10 @@ def test_a_skull_around_the_brain_is_found(template, brightness):
     found = _values(data.check_input(with_skull(template.t1, template.resolution,
                                                 brightness), template.resolution))
     skull = found["skull-stripped"]
-    assert not skull.ok and skull.value > 2 * quality.MAX_OUTSIDE, skull
+    assert not skull.ok and skull.value > 4 * quality.MAX_SKULL, margin(skull)  # 0.99
     assert "does not look skull-stripped" in skull.message
-    assert found["T1 contrast"].ok
+    contrast = found["T1 contrast"]         # not measured on a head: no second warning
+    assert contrast.ok and np.isnan(contrast.value) and "not measured" in contrast.message
 
 
 def test_inverted_contrast_is_found(template):
@@ -72,7 +80,8 @@ def test_inverted_contrast_is_found(template):
     contrast = found["T1 contrast"]
     assert not contrast.ok and contrast.value < 0.9, contrast  # 0.82 at 2 mm, 0.63 at 1 mm
     assert "looks inverted (T2-like)" in contrast.message
-    assert found["skull-stripped"].ok
+    skull = found["skull-stripped"]          # bright CSF over dark white matter is no skull
+    assert skull.ok and skull.value < quality.MAX_SKULL / 2, margin(skull)   # 0.05-0.08
 
 
 def test_synthetic_subjects_with_bias_fields_raise_no_warning():
@@ -83,7 +92,20 @@ def test_synthetic_subjects_with_bias_fields_raise_no_warning():
         image, _ = generator.volume(k)
         found = _values(data.check_input(image, 2.0))
         assert all(f.ok for f in found.values()), (k, found)
+        skull = found["skull-stripped"]
+        assert skull.value < quality.MAX_SKULL / 4, (k, margin(skull))   # 0-0.01 measured
         assert found["T1 contrast"].value > 1.3                  # 1.57-1.99 measured
+
+
+@pytest.mark.slow
+def test_synthetic_subjects_at_1mm_raise_no_warning():
+    generator = data.SynthGenerator(datasets.icbm152(resolution=1), seed=0)
+    for k in (2000, 2001, 2002):
+        image, _ = generator.volume(k)
+        found = _values(data.check_input(image, 1.0))
+        assert all(f.ok for f in found.values()), (k, found)
+        skull = found["skull-stripped"]
+        assert skull.value < quality.MAX_SKULL / 4, (k, margin(skull))   # 0.003-0.02
 
 
 def test_anisotropic_voxels_are_resampled_first():
@@ -116,3 +138,33 @@ def test_errors_name_the_argument():
         data.check_input(np.zeros((4, 4)), 2.0)
     with pytest.raises(ValueError, match=r"voxel_mm\[2\] must be a finite number > 0"):
         data.check_input(np.zeros((4, 4, 4)), (1.0, 1.0, 0.0))
+
+
+# ------------------------------------------------------------ the rays
+def _ball(radius_mm, size=70):
+    """A centred ball on a grid of 2 mm: (distance from the centre in mm, shape)."""
+    c = (size - 1) / 2
+    i, j, k = np.ogrid[:size, :size, :size]
+    return 2.0 * np.sqrt((i - c) ** 2 + (j - c) ** 2 + (k - c) ** 2)
+
+
+def test_rays_cross_a_skull_only_where_there_is_one():
+    """A bright ball (brain) is 0; with a dark gap of 4 mm and a bright
+    shell of 6 mm around it (skull and scalp) every ray crosses them; an
+    outer shell with no gap, one thick solid, is no skull."""
+    r = _ball(40)
+    brain = (r < 40).astype(np.float32)
+    head = brain + (r >= 44) * (r < 50)
+    solid = (r < 50).astype(np.float32)
+    for volume, expected in ((brain, 0.0), (head, 1.0), (solid, 0.0)):
+        skull = data.check_input(volume, 2.0)[0]
+        assert skull.value == pytest.approx(expected, abs=0.02), margin(skull)
+
+
+def test_rays_that_leave_through_the_border_are_not_counted():
+    """The head above, cut through its middle by the field of view: the rays
+    through the cut are not counted, the others still cross the skull."""
+    r = _ball(40)
+    head = ((r < 40) + (r >= 44) * (r < 50)).astype(np.float32)
+    skull = data.check_input(head[:, :, :40], 2.0)[0]
+    assert skull.value > 0.95, margin(skull)

@@ -12,7 +12,10 @@ with an error saying that, and never falls back to anything else.
 
 The segmentation itself is ``minicnn.segmentation.segment_scan`` (its
 docstring lists the steps: reorient, check, resample to the card's voxels,
-normalise, segment along the views, and back). This command reads each
+normalise, segment along the views, and back). An input that looks like a
+whole head is refused before anything is segmented (one line: the figure,
+its limit, the skull-stripping tools to use) unless ``--allow-whole-head``;
+a brain volume outside an adult's is warned about. This command reads each
 NIfTI (a 4D file, or anything that is not NIfTI, is refused), writes the
 labels (uint8, 0 .. K-1) with the input's affine and header, prints the
 volume of each class in mL (``minicnn.data.class_volumes_ml``: voxels x
@@ -76,6 +79,9 @@ def add_arguments(parser):
                         "folder for several inputs (PNG files)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help=f"slices per forward pass (default {BATCH_SIZE})")
+    parser.add_argument("--allow-whole-head", action="store_true",
+                        help="segment an input that looks like a whole head (scalp and "
+                        "skull left), with a warning, instead of refusing it")
     parser.add_argument("--no-resample", action="store_true",
                         help="keep the input's voxel size even if it differs from the "
                         "model's voxel size")
@@ -150,7 +156,8 @@ def _one_subject(args, model, card, views, plan, label):
     say = print if label is None else (lambda line: None)
     result = segmentation.segment_scan(model, card, image, affine, views, args.batch_size,
                                        resample=not args.no_resample, say=say,
-                                       source=plan["input"])
+                                       source=plan["input"],
+                                       allow_whole_head=args.allow_whole_head)
     clock.add(result.laps)
     data.save_nifti(plan["labels"], result.labels, affine, header, dtype=np.uint8)
     written = [plan["labels"]]

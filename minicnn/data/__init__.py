@@ -19,8 +19,9 @@ One concept per module: ``nifti`` (I/O), ``orientation`` (voxel order and
 size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
 ``splits``, ``reassemble``, ``quality`` (does an input look like a
 skull-stripped T1?), ``interpolate`` (sampling and resampling),
-``augment``, ``batches``, ``synth`` (synthetic subjects). The embedded
-template lives in ``minicnn.datasets``.
+``augment``, ``batches``, ``synth`` (synthetic subjects), ``heads``
+(synthetic whole heads, skull, scalp and neck around the template brain, to
+test ``quality`` on). The embedded template lives in ``minicnn.datasets``.
 """
 from .augment import Augmenter, left_right_axis
 from .batches import BatchIterator
@@ -35,7 +36,7 @@ from .reassemble import patches_to_volume, slices_to_volume
 from .quality import Finding, check_input
 from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
-from . import synth
+from . import heads, synth
 from .synth import SynthGenerator, synth_slices
 
 __all__ = [
@@ -49,5 +50,5 @@ __all__ = [
     "patches_to_volume", "slices_to_volume", "Finding", "check_input",
     "extract_patches", "extract_slices", "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
-    "synth", "SynthGenerator", "synth_slices",
+    "heads", "synth", "SynthGenerator", "synth_slices",
 ]

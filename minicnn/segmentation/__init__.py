@@ -11,6 +11,7 @@ One concept per module, each building on the ones before:
   along one or more views (sagittal, coronal, axial), probabilities averaged;
 - ``card``: the model card beside the weights (how to rebuild the network
   and how to feed it), the named models, saving and loading;
+- ``checks``: a whole head refused, a brain volume outside an adult's;
 - ``scan``: a scan as a user brings it (any voxel order and size):
   reorient, check, resample, normalise, segment, and back;
 - ``outputs``: what a segmentation leaves behind (posterior maps, volume
@@ -25,6 +26,7 @@ prints.
 """
 from .card import (CARD_FORMAT, CARD_VERSION, MODELS, build, card_path, crop_margin_voxels,
                    load_card, load_model, new_card, normalise, save_model, write_json)
+from .checks import WholeHeadError, check_brain_volume, refuse_whole_head
 from .scan import ScanSegmentation, segment_at_card_voxels, segment_scan, views_to_run
 from .views import (VIEWS, brain_bounding_box, padded_slice_shape, parse_views,
                     segment_views, segment_volume, view_axes)

@@ -11,8 +11,11 @@ each undone in reverse so the label map overlays the input exactly:
    voxels, an empty or constant image), naming the file;
 1. turn the volume to RAS+ voxel order, as the network was trained
    (permutations and flips only: ``data.to_ras``);
-2. check that it looks like a skull-stripped T1 (``data.check_input``);
-   what does not is returned as findings, and the segmentation is still made;
+2. check that it looks like a skull-stripped T1 (``data.check_input``):
+   a whole head is refused (``checks.refuse_whole_head``: WholeHeadError,
+   before anything is segmented) unless ``allow_whole_head``; anything
+   else that looks wrong is returned as findings, and the segmentation is
+   still made;
 3. resample it to the card's voxel size if its voxels differ from it by
    more than RESAMPLE_TOLERANCE along any axis, so anisotropic voxels
    (1 x 1 x 3 mm) become the card's cubes (``resample=False`` keeps the
@@ -25,7 +28,9 @@ each undone in reverse so the label map overlays the input exactly:
    multiple, and average the views' class probabilities
    (``segment_views``);
 6. resample the probabilities back to the input grid, undo the
-   reorientation (``data.from_ras``), take the argmax.
+   reorientation (``data.from_ras``), take the argmax;
+7. check the brain's volume in the label map against an adult's
+   (``checks.check_brain_volume``), a finding like those of step 2.
 
 ``segment_at_card_voxels`` is steps 4-5 alone, for a volume already at the
 card's voxel size in RAS+ order (the held-out volumes of ``minicnn
@@ -38,6 +43,7 @@ import numpy as np
 
 from .. import data
 from .card import crop_margin_voxels, normalise
+from .checks import check_brain_volume, refuse_whole_head
 from .views import segment_views
 
 RESAMPLE_TOLERANCE = 0.10   # relative voxel-size difference that triggers resampling
@@ -53,7 +59,7 @@ class ScanSegmentation:
     """What ``segment_scan`` made, in the input's grid and voxel order."""
     labels: np.ndarray              # (X, Y, Z) uint8, 0 .. K-1
     probabilities: np.ndarray       # (X, Y, Z, K) float32, averaged over the views
-    findings: list                  # data.Finding of each input check
+    findings: list                  # data.Finding of each check (steps 2 and 7)
     notes: list = field(default_factory=list)    # what was done to the input, one line each
     laps: list = field(default_factory=list)     # (step, seconds)
 
@@ -101,11 +107,11 @@ def check_values(image, source="the image"):
 
 
 def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
-                 resample=True, say=None, source="the image"):
+                 resample=True, say=None, source="the image", allow_whole_head=False):
     """Segment a 3D scan (X, Y, Z) with voxel-to-mm `affine` (see the module
     docstring); returns a ScanSegmentation in the input's grid. `say`, if
     given, receives each note as it happens (a long run shows its progress);
-    errors about the image's values name `source` (``check_values``)."""
+    errors about the image (its values, a whole head) name `source`."""
     check_values(image, source)
     views = views_to_run(views, card)
     say = say or (lambda line: None)
@@ -120,6 +126,8 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
     ras, ras_affine, back = data.to_ras(np.asarray(image, dtype=np.float32), affine)
     sizes = data.voxel_sizes(ras_affine)
     findings = data.check_input(ras, sizes)
+    if not allow_whole_head:
+        refuse_whole_head(findings, source)
     lap("check")
     work, work_sizes, notes = _to_card_voxels(ras, sizes, card["voxel_mm"], resample)
     notes.append(f"segmenting {_shape_text(work.shape)} voxels along {', '.join(views)} ...")
@@ -135,6 +143,7 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
                                       ras.shape)                             # (X, Y, Z, K)
     probabilities = data.from_ras(probabilities, back)
     labels = probabilities.argmax(axis=-1).astype(np.uint8)
+    findings.append(check_brain_volume(labels, affine, probabilities.shape[-1]))
     lap("resample back")
     return ScanSegmentation(labels, probabilities, findings, notes, laps)
 
