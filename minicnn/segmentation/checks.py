@@ -53,10 +53,12 @@ def check_brain_volume(labels, affine, n_classes):
     and 1302 +- 112 mL in men, the intracranial volume 1289 +- 111 and
     1469 +- 102 mL: the women's brain less 3 sd is 828 mL, the men's
     intracranial volume plus 3 sd 1775 mL. Brains registered to MNI space
-    are larger: FreeSurfer's eTIV scales the intracranial volume of the
-    MNI305 atlas's space to 1948 mL (Buckner et al. 2004, NeuroImage
-    23:724-738), and the ICBM152 template's CSF, grey and white matter
-    measure 1.87 L. Rounded outwards, 800-2100 mL holds every adult brain,
+    are larger: FreeSurfer's estimated intracranial volume (eTIV, the
+    method of Buckner et al. 2004, NeuroImage 23:724-738) divides 1948.106
+    mL, its calibrated intracranial volume of a head in the MNI305 atlas's
+    space (``etiv_scale_factor`` in mri_segstats), by the determinant of the
+    subject's transform to that space; and the ICBM152 template's CSF, grey
+    and white matter measure 1.87 L. Rounded outwards, 800-2100 mL holds every adult brain,
     native or in MNI space; a whole head labelled brain (3-5 L) does not.
     """
     _, ml = data.class_volumes_ml(labels, affine, n_classes)
