@@ -1,0 +1,16 @@
+"""The exercises' two kinds of error: the learner's command, or the learner's code."""
+
+
+class ExerciseError(ValueError):
+    """A usage error (an unknown exercise, a missing file, a file that exists):
+    ``minicnn exercise`` prints it as one line and exits with status 2."""
+
+
+class LearnerError(Exception):
+    """The learner's code did not give an answer: it did not import, raised,
+    ran past the time limit or ended the child process. `text` is one line
+    saying what happened, ready to follow "level k:"."""
+
+    def __init__(self, text):
+        super().__init__(text)
+        self.text = text
