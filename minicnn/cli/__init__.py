@@ -23,7 +23,7 @@ import os
 import sys
 
 from ..data.nifti import NiftiError
-from . import gradcheck, predict, summary, train
+from . import exercise, gradcheck, predict, summary, train
 from .arguments import Parser, fail
 
 COMMANDS = {
@@ -31,6 +31,7 @@ COMMANDS = {
     "predict": (predict, "segment a skull-stripped T1 NIfTI with trained weights"),
     "summary": (summary, "print a model's layers and parameter counts"),
     "gradcheck": (gradcheck, "check every hand-written gradient numerically"),
+    "exercise": (exercise, "write a kernel yourself, check it, train the U-Net with it"),
 }
 # What a user can cause; anything else is a bug and keeps its traceback.
 USER_ERRORS = (NiftiError, FileNotFoundError, PermissionError, IsADirectoryError,

@@ -24,6 +24,7 @@ notebook's imports and helper functions it uses. ``zoo`` runs the checker
 on deliberately wrong kernels (``minicnn/exercises/zoo``). docs/exercises.md
 is the guide.
 """
+import importlib
 import inspect
 import os
 import tempfile
@@ -74,14 +75,15 @@ def solution(name):
 
 
 def check(target, exercise=None, quick=False, level=None, say=print, random_cases=True,
-          network="small"):
+          network="small", record=True):
     """Check a learner's file (a path), function, list of functions or module.
 
     exercise: the exercise's name; from a file's name when not given (NAME.py).
     quick: levels 1-3 only. level: that level alone. random_cases: False runs
     level 2 on the hand-picked cases only. network: level 4's, 'small' or
-    'tiny' (for a slow kernel). Prints as it goes through `say`; returns a
-    Report (true when every level run passed).
+    'tiny' (for a slow kernel). record: note the outcome beside a file, for
+    ``minicnn exercise list --dir`` (``progress``). Prints as it goes through
+    `say`; returns a Report (true when every level run passed).
     """
     exercise, path, temporary = _resolve(target, exercise)
     run = [level] if level else ([1, 2, 3] if quick else [1, 2, 3, 4])
@@ -100,13 +102,29 @@ def check(target, exercise=None, quick=False, level=None, say=print, random_case
     finally:
         if temporary:
             temporary.cleanup()
-    if not temporary:
+    if record and not temporary:
         progress.record(path, exercise.name, report.levels)
     failed = report.failed
     say(f"{exercise.name}: " + (f"FAILS level {failed.number}: {failed.text}" if failed else
                                 f"passes level{'s' * (len(run) > 1)} "
                                 f"{', '.join(map(str, run))}"))
     return report
+
+
+def zoo(name=None, say=print):
+    """Run levels 1-3 on the bug zoo's entries (all, those of exercise `name`,
+    or the entry `name`); returns [(entry, Report)]."""
+    bug_zoo = importlib.import_module(".zoo", __name__)    # this function shadows the name
+    chosen = bug_zoo.entries(name)
+    if not chosen:
+        raise ExerciseError(f"no zoo entry or exercise {name!r} in the zoo; it has "
+                            f"{', '.join(e.name for e in bug_zoo.ENTRIES)}")
+    found = []
+    for entry in chosen:
+        say(f"\n== {entry.name}: {entry.mistake}")
+        found.append((entry, check(entry.path, quick=True, record=False,
+                                   say=lambda line: say("   " + line))))
+    return found
 
 
 def _levels_1_to_3(exercise, path, run, report, say, random_cases):
@@ -167,4 +185,5 @@ def _resolve(target, name):
     return exercise, path, folder
 
 
-__all__ = ["catalogue", "check", "start", "solution", "Report", "ExerciseError", "DEFAULT_DIR"]
+__all__ = ["catalogue", "check", "start", "solution", "zoo", "Report", "ExerciseError",
+           "DEFAULT_DIR"]

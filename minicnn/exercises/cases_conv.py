@@ -98,8 +98,10 @@ class _Conv(Harness):
                           "is on the wrong side",
                           {**args, "geom": geom._replace(pads=((bottom, top), (right, left)))}))
         found.append(("with the kernel mirrored (flipped along kh and kw)",
-                      "the kernel is flipped: a true convolution where a cross-correlation "
-                      "is wanted, or the reverse", {**args, "kernel": args["kernel"][::-1, ::-1]}))
+                      "the kernel's taps are used in mirror order (a true convolution where "
+                      "a cross-correlation is wanted; in a backward written as a gather, "
+                      "the flip missing or one too many)",
+                      {**args, "kernel": args["kernel"][::-1, ::-1]}))
         if args["bias"] is not None:
             found.append(("without the bias", "the bias is not added",
                           {**args, "bias": None}))
@@ -113,7 +115,7 @@ class ConvForward(_Conv):
     library = {"conv2d_forward": conv.conv2d_forward}
 
     def hand_picked(self):
-        return [Case("a tiny case", _config(n=2, h=4, w=5, ci=3, co=2)),
+        return [Case("a tiny case", _config(n=2, h=5, w=7, ci=3, co=4)),
                 Case("one channel", _config()),
                 Case("an identity kernel (y = x + bias)", _config(ci=2, co=2),
                      "identity kernel"),
@@ -157,7 +159,7 @@ class ConvBackward(_Conv):
     library = {"conv2d_forward": conv.conv2d_forward, "conv2d_backward": conv.conv2d_backward}
 
     def hand_picked(self):
-        return [Case("a tiny case", _config(n=2, h=4, w=5, ci=3, co=2)),
+        return [Case("a tiny case", _config(n=2, h=5, w=7, ci=3, co=4)),
                 Case("one channel", _config()),
                 Case("one pixel of dy (dx is the kernel)", _config(bias=False),
                      "one pixel upstream"),

@@ -10,12 +10,12 @@ the arrays; the first that fits is the diagnosis:
     zero          all zeros
     sign, factor  everywhere one factor times the library's (named after the
                   case's sizes when it is one of them: 1 / N, H * W, ...)
-    what-if       equal to the library's output with one argument changed
-                  (a stride of 1, the kernel mirrored, the padding on the
-                  other side): the harness lists those calls
     layout        the library's values in another order (axes swapped)
     mirrored      the library's flipped along the two spatial axes
     shift         the library's moved by one or two along a spatial axis
+    what-if       equal to the library's output with one argument changed
+                  (a stride of 1, the kernel mirrored, the padding on the
+                  other side): the harness lists those calls
     extra, missing  right where the library's is non-zero (or zero), wrong
                   exactly where it is zero (or not)
     mean-term     the library's sums to 0 over some axes, the learner's not
@@ -25,7 +25,10 @@ the arrays; the first that fits is the diagnosis:
     borders       wrong only near the edges
     one-index     wrong only at one index along one axis
 
-Where none fits, the diagnosis is what it measured, and nothing more.
+Where none fits, the diagnosis is what it measured, and nothing more. A
+pattern needs evidence to fit: any two numbers are a factor apart, so a
+factor needs three non-zero entries or a name, a shift or an extra entry
+two wrong entries, and so on; a tiny array fits fewer patterns.
 """
 import itertools
 from dataclasses import dataclass
@@ -41,7 +44,7 @@ SPATIAL = (("H", "W"), ("OH", "OW"), ("kh", "kw"))
 class Finding:
     key: str                  # the pattern's name (see the module docstring)
     text: str
-    ambiguous: bool = False   # a factor that more than one size explains
+    ambiguity: int = 0        # how many of the case's sizes a factor could be (> 1: which?)
 
 
 def scale_of(library):
@@ -115,13 +118,15 @@ def _factor(m, r, axes, q):
     k = float(np.sum(m * r)) / norm
     if abs(k - 1) <= 1e-6 or not _close(m, k * r):
         return None
+    names = name_factor(k, q)
+    if np.count_nonzero(r) < 3 and not names:
+        return None                     # any two numbers are a factor apart
     if abs(k + 1) <= 1e-6:
         return Finding("sign", "yours is minus the library's everywhere: a sign flipped")
-    names = name_factor(k, q)
     named = f" = {' = '.join(names)}" if names else ""
     return Finding("factor", f"everywhere one factor times the library's: {k:.6g}{named} "
                    "(a division missing or doubled: a sum where a mean is wanted, or "
-                   "the reverse?)", ambiguous=len(names) > 1)
+                   "the reverse?)", ambiguity=len(names))
 
 
 def _layout(m, r, axes, q):
@@ -177,7 +182,8 @@ def _shift(m, r, axes, q):
         if not inside:
             continue
         mine, lib = tuple(mine), tuple(lib)
-        if bad[mine].any() and _close(m[mine], r[lib]):
+        if bad[mine].sum() >= 2 and np.count_nonzero(r[lib]) >= 2 and \
+                _close(m[mine], r[lib]):
             words = ", ".join(f"{axes[a]} by {abs(s)} ({'yours ahead' if s > 0 else 'yours behind'})"
                               for a, s in move)
             return Finding("shift", f"the library's shifted along {words}: an off-by-one in "
@@ -187,7 +193,9 @@ def _shift(m, r, axes, q):
 def _extra_or_missing(m, r, axes, q):
     bad = wrong_entries(m, r)
     zero = r == 0
-    if zero.any() and np.array_equal(bad, bad & zero):
+    if bad.sum() < 2 or np.count_nonzero(r) < 2:
+        return None                     # too few entries to tell where the errors lie
+    if np.array_equal(bad, bad & zero):
         return Finding("extra", f"non-zero at {int(bad.sum())} entries where the library's "
                        "is exactly 0, right everywhere else: something reaches entries that "
                        "should get nothing (a gradient credited to every tied maximum? "
@@ -204,10 +212,12 @@ def _sums(a, axes_set):
 
 def _mean_term(m, r, axes, q):
     n = np.ndim(r)
-    candidates = [tuple(i for i in range(n) if i != keep) for keep in range(n)]
-    candidates += [(i,) for i in range(n)]
+    # The fewest axes first: "over C" says more than "over H, W and C".
+    candidates = [(i,) for i in range(n)]
+    candidates += [tuple(i for i in range(n) if i != keep) for keep in range(n)]
     scale = scale_of(r)
     for summed in candidates:
+        summed = tuple(i for i in summed if np.shape(r)[i] > 1)
         size = int(np.prod([np.shape(r)[i] for i in summed]))
         if size < 2 or n < 2:
             continue
@@ -227,7 +237,7 @@ def _constant(m, r, axes, q):
     scale = scale_of(r)
     same = [i for i in range(np.ndim(d)) if np.shape(d)[i] > 1
             and np.all(np.ptp(d, axis=i) <= RTOL * scale)]
-    if same and np.any(np.abs(d) > RTOL * scale):
+    if same and np.count_nonzero(np.abs(d) > RTOL * scale) >= 2:
         rest = [axes[i] for i in range(np.ndim(d)) if i not in same]
         depends = f" (it depends on {', '.join(rest)} only)" if rest else ""
         return Finding("constant", f"yours minus the library's is the same along "
@@ -282,6 +292,8 @@ def _borders(m, r, axes, q):
 
 def _one_index(m, r, axes, q):
     bad = wrong_entries(m, r)
+    if bad.sum() < 2:
+        return None
     for axis in range(np.ndim(r)):
         hits = _lines(bad, axis)
         if np.shape(r)[axis] > 1 and len(hits) == 1:
@@ -289,7 +301,7 @@ def _one_index(m, r, axes, q):
                            f"{np.shape(r)[axis]}): one slice along {axes[axis]}")
 
 
-PATTERNS = (_overflow, _zero, _factor, None, _layout, _mirrored, _shift, _extra_or_missing,
+PATTERNS = (_overflow, _zero, _factor, _layout, _mirrored, _shift, None, _extra_or_missing,
             _mean_term, _constant, _lattice, _borders, _one_index)
 
 

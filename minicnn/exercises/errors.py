@@ -11,6 +11,8 @@ class LearnerError(Exception):
     ran past the time limit or ended the child process. `text` is one line
     saying what happened, ready to follow "level k:"."""
 
-    def __init__(self, text):
+    def __init__(self, text, raised=None, where=""):
         super().__init__(text)
         self.text = text
+        self.raised = raised          # the exception's type name, when the code raised
+        self.where = where            # "line N in function", when known

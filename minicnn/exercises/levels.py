@@ -74,10 +74,10 @@ class Checker:
         return Level(number, False, key, text)
 
     def _learner_text(self, err):
-        text = err.text
-        if "NotImplementedError" in text:
-            text += " (still the stub: write it)"
-        return text
+        if err.raised == "NotImplementedError":
+            where = f" ({err.where})" if err.where else ""
+            return f"it raises NotImplementedError{where}: still the stub; write it"
+        return err.text
 
     # ---------------------------------------------------------------- level 1
     def level1(self):
@@ -245,17 +245,23 @@ class Checker:
         return finding, measured(name, got, want), wrong_map(got, want, axes)
 
     def _localise(self, case, name):
+        """Level 2's report of a wrong output: the first failing case and the
+        smallest one, each measured, a map, and the diagnosis of the first
+        (more entries, more evidence) or else of the smallest."""
+        finding, facts, picture = self._finding(case, name)
+        lines = [f"first wrong on {case.label}: {self.harness.describe(case.config)}",
+                 f"  {facts}"]
         small = self._shrink(case, name)
-        finding, facts, picture = self._finding(small, name)
-        if small is not case and (finding is None or finding.ambiguous):
-            first = self._finding(case, name)
-            if first[0] is not None and (finding is None or not first[0].ambiguous):
-                finding = first[0]
-        lines = [f"first wrong on {case.label}: {self.harness.describe(case.config)}"]
         if small is not case:
-            lines.append(f"the smallest configuration still wrong: "
-                         f"{self.harness.describe(small.config)}")
-        lines += [facts] + picture
+            small_finding, small_facts, small_picture = self._finding(small, name)
+            lines += [f"the smallest configuration still wrong: "
+                      f"{self.harness.describe(small.config)}", f"  {small_facts}"]
+            if not picture or picture[0].startswith("(a map"):
+                picture = small_picture
+            if finding is None or (finding.ambiguity > 1 and small_finding is not None
+                                   and small_finding.ambiguity < finding.ambiguity):
+                finding = small_finding
+        lines += [f"  {line}" for line in picture]
         lines.append(f"diagnosis: {finding.text}" if finding else
                      "diagnosis: no pattern fits; what was measured is above")
         return self._fail(2, f"{name} differs from the library's", finding.key if finding

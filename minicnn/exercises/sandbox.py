@@ -118,7 +118,7 @@ class Sandbox:
         if kind == "raised":
             where = f" ({reply[3]})" if reply[3] else ""
             message = f": {reply[2]}" if reply[2] else ""
-            raise LearnerError(f"{doing} raised {reply[1]}{message}{where}")
+            raise LearnerError(f"{doing} raised {reply[1]}{message}{where}", reply[1], reply[3])
         value, self.last_changed = reply[1], reply[2]
         return value
 

@@ -32,13 +32,10 @@ def library_function(exercise, name):
 
 
 def where(exercise):
-    """[(function name, file relative to the package's folder, first line), ...]."""
-    found = []
-    for name in exercise.functions:
-        function = library_function(exercise, name)
-        path = os.path.relpath(inspect.getsourcefile(function), PACKAGE_ROOT)
-        found.append((name, path, inspect.getsourcelines(function)[1]))
-    return found
+    """[(function name, its file, its first line), ...]."""
+    return [(name, inspect.getsourcefile(library_function(exercise, name)),
+             inspect.getsourcelines(library_function(exercise, name))[1])
+            for name in exercise.functions]
 
 
 def _module_path(module_name):
