@@ -51,7 +51,7 @@ What an intensity model cannot know:
 
 Compared here, on the same volumes and by the same Dice (per class, from
 voxel totals over all held-out volumes, as `minicnn train` scores them,
-minicnn/cli/evaluate.py):
+minicnn/segmentation/scoring.py):
 
 - the mixture (EM) on the brain's voxels;
 - the pretrained U-Net that ships with minicnn (minicnn/pretrained: trained
@@ -78,9 +78,9 @@ import time
 import _common
 import numpy as np
 
-from minicnn import data, datasets, mixture, pretrained
-from minicnn.cli import evaluate, job_data, predict, recipe
+from minicnn import data, datasets, mixture, pretrained, segmentation
 from minicnn.data import synth
+from minicnn.segmentation import job, scoring
 
 START = time.perf_counter()
 args, out = _common.setup("11_classical_baseline", "EM on intensities vs the U-Net (1 mm)")
@@ -93,7 +93,7 @@ SEED = 0
 template = datasets.icbm152(resolution=1)
 # minicnn train at 1 mm: SynthGenerator(template, seed, **preset('train')), held-out ids 2000 ...
 generator = data.SynthGenerator(template, seed=SEED, **synth.preset("train"))
-subjects = list(range(job_data.TEST_FIRST, job_data.TEST_FIRST + (1 if args.quick else 4)))
+subjects = list(range(job.TEST_FIRST, job.TEST_FIRST + (1 if args.quick else 4)))
 z_brain = np.flatnonzero(template.labels.any(axis=(0, 1)))
 slab = np.arange(z_brain.mean() - 4, z_brain.mean() + 4).astype(int) if args.quick else None
 
@@ -111,8 +111,8 @@ print(f"volumes {', '.join(volumes)}: {' x '.join(map(str, template.t1.shape[:2]
       f"{volumes['template'][0].shape[2]} voxels of 1 mm")
 
 # Both methods read the same input: the volume scaled as the U-Net's card records.
-card = recipe.load_card(pretrained.weights_path())
-normalised = {name: recipe.normalise(t1, card) for name, (t1, _) in volumes.items()}
+card = segmentation.load_card(pretrained.weights_path())
+normalised = {name: segmentation.normalise(t1, card) for name, (t1, _) in volumes.items()}
 
 # %% 2. EM on the brain's intensities
 _common.banner("EM: a three-class Gaussian mixture on each brain's intensities")
@@ -156,15 +156,17 @@ print("Starts bunched in one tail end with a lower L and the means elsewhere: st
 
 # %% 3. the U-Net, one view and three views
 _common.banner("U-Net: the shipped model, as minicnn predict runs it")
-model, card = recipe.load_model(pretrained.weights_path(), (card["pad_multiple"],) * 2 + (1,))
-margin = recipe.crop_margin_voxels(card, card["voxel_mm"])
+model, card = segmentation.load_model(pretrained.weights_path(),
+                                      (card["pad_multiple"],) * 2 + (1,))
+margin = segmentation.crop_margin_voxels(card, card["voxel_mm"])
 views = ["axial"] if args.quick else card["views"]     # quick: the axial view only
 one_view, three_views = {}, {}
 for name, image in normalised.items():
     started = time.perf_counter()
     # One view at a time: the three-view prediction is their average, as in segment_views.
-    prob = {view: data.segment_views(model, image, [view], card["pad_multiple"], margin,
-                                     predict.BATCH_SIZE) for view in views}
+    prob = {view: segmentation.segment_views(model, image, [view], card["pad_multiple"],
+                                             margin, segmentation.scan.BATCH_SIZE)
+            for view in views}
     one_view[name] = prob["axial"].argmax(axis=-1).astype(np.uint8)
     three_views[name] = (sum(prob.values()) / len(prob)).argmax(axis=-1).astype(np.uint8)
     print(f"{name}: {', '.join(views)} in {time.perf_counter() - started:.0f} s")
@@ -181,7 +183,7 @@ table = {}
 print(f"{'data':22s} {'method':22s} {'CSF':>6s} {'GM':>6s} {'WM':>6s}")
 for group, names in groups.items():
     for method, predictions in methods.items():
-        dice = evaluate.scores([volumes[n][1] for n in names], [predictions[n] for n in names],
+        dice = scoring.scores([volumes[n][1] for n in names], [predictions[n] for n in names],
                                4)["dice"]
         table[group, method] = dice
         print(f"{group:22s} {method:22s} " + " ".join(f"{dice[c]:6.3f}" for c in NAMES[1:]))

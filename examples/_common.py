@@ -38,6 +38,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from minicnn import data, datasets, metrics, optimizers  # noqa: E402
+from minicnn.segmentation.colours import TISSUE_COLOURS, colours_of  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUICK_ENV = "MINICNN_QUICK"
@@ -49,17 +50,12 @@ OUT_ENV = "MINICNN_EXAMPLES_OUT"     # replaces examples/out as the default root
 CLASSES = {4: ("background", "CSF", "grey matter", "white matter"),
            3: ("background", "grey matter", "white matter")}
 TO_COURSE_TASK = {0: 0, 1: 0, 2: 1, 3: 2}      # 4 classes -> the course's 3
-_COLOURS = {"background": "#000000", "CSF": "#3b82f6",
-            "grey matter": "#a3a3a3", "white matter": "#f5f5f0"}
 
 
 def label_cmap(n_classes=4):
-    """A categorical colour map: one flat colour per class, no blending.
-
-    Grey matter is grey and white matter near-white, as on a T1 image; CSF
-    is blue so that it stands out; background is black.
-    """
-    colours = [_COLOURS[name] for name in CLASSES[n_classes]]
+    """A categorical colour map: one flat colour per class, no blending, the
+    colours of every minicnn figure (``minicnn.segmentation.colours``)."""
+    colours = colours_of(CLASSES[n_classes])
     cmap = ListedColormap(colours)
     norm = BoundaryNorm(np.arange(n_classes + 1) - 0.5, n_classes)
     return cmap, norm
@@ -67,7 +63,7 @@ def label_cmap(n_classes=4):
 
 def label_legend(target, n_classes=4, **kwargs):
     """A legend naming each class colour, on a figure (once) or on one axes."""
-    handles = [Patch(facecolor=_COLOURS[name], edgecolor="0.4", label=name)
+    handles = [Patch(facecolor=TISSUE_COLOURS[name], edgecolor="0.4", label=name)
                for name in CLASSES[n_classes]]
     options = dict(loc="lower center", ncol=n_classes, fontsize=9, frameon=False)
     options.update(kwargs)

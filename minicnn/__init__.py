@@ -14,6 +14,7 @@ from . import callbacks
 from . import models
 from . import data
 from . import datasets
+from . import segmentation
 
 __version__ = "0.1.0"
 
@@ -22,4 +23,4 @@ __all__ = [
     "initializers", "layers", "losses", "metrics",
 ]
 __all__ += ["models", "optimizers", "callbacks"]
-__all__ += ["data", "datasets"]
+__all__ += ["data", "datasets", "segmentation"]

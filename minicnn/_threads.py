@@ -24,8 +24,11 @@ Python threads at once. If you train from several threads, set
 
 ``report()`` tells what is in effect.
 """
+import ctypes
 import os
 import sys
+
+import numpy  # noqa: F401  (loads OpenBLAS, so report() can read its core)
 
 _OPT_OUT = "MINICNN_THREAD_DEFAULTS"
 
@@ -48,7 +51,6 @@ def configure_numba():
 
 def _openblas_core():
     """The kernel family OpenBLAS chose when it loaded (Linux; else None)."""
-    import ctypes
     try:
         with open("/proc/self/maps", encoding="ascii", errors="replace") as maps:
             paths = {line.split()[-1] for line in maps if "openblas" in line}
@@ -67,7 +69,6 @@ def _openblas_core():
 
 def report():
     """The threading and BLAS state in effect, as a dict of strings and numbers."""
-    import numpy  # noqa: F401  (loads OpenBLAS, so its core can be read)
     state = {"why": dict(_applied), "openblas_core": _openblas_core(),
              "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
     if "numba" in sys.modules:

@@ -30,6 +30,12 @@ import time
 
 import numpy as np
 
+from . import initializers, losses
+from . import layers as L
+from .backend import logits_of
+from .config import floatx, set_floatx
+from .rng import make_rng
+
 DEFAULT_STEP = 1e-5
 
 
@@ -119,7 +125,6 @@ def check_loss(loss, y_true, y_pred, seed=0, h=DEFAULT_STEP, activation=None):
     ``loss.on_logits(y_true, backend.logits_of(activation, y_pred))``.
     Returns {'y_pred': err}.
     """
-    from .backend import logits_of
 
     y_true = np.array(y_true, dtype=np.float64, order="C")
     y_pred = np.array(y_pred, dtype=np.float64, order="C")
@@ -158,9 +163,6 @@ def _inputs(shape, seed, kind="normal"):
 
 def _layer_cases():
     """(description, layer, inputs, training) for every layer of minicnn."""
-    from . import initializers
-    from . import layers as L
-    from .rng import make_rng
 
     class FixedMaskDropout(L.Dropout):
         """Dropout whose mask is the same on every call, so that finite
@@ -225,7 +227,6 @@ def _layer_cases():
 
 def _loss_cases():
     """(description, loss, y_true, y_pred) for every loss of minicnn."""
-    from . import losses
     shape = (2, 5, 4, 3)
     labels = np.random.default_rng(30).integers(0, 3, size=shape[:3])
     onehot = np.eye(3)[labels]
@@ -252,7 +253,6 @@ def _loss_cases():
 
 def _logit_loss_cases():
     """(description, loss, y_true, logits, activation): the training loop's path."""
-    from . import losses
     shape = (2, 5, 4, 3)
     labels = np.random.default_rng(40).integers(0, 3, size=shape[:3])
     onehot = np.eye(3)[labels]
@@ -278,7 +278,6 @@ class UnknownName(ValueError):
 @contextlib.contextmanager
 def _float64():
     """Layers and losses made and run inside are float64 (the table's dtype)."""
-    from .config import floatx, set_floatx
     previous = floatx()
     set_floatx("float64")
     try:

@@ -19,7 +19,9 @@ import pytest
 
 import minicnn
 from minicnn import data, datasets, rng
-from minicnn.cli import main, recipe
+from minicnn import segmentation
+from minicnn.segmentation import card as model_card
+from minicnn.cli import main
 from cli_helpers import TINY, train_tiny
 
 OUTPUTS = ("model.npz", "model.json", "metrics.json", "curves.png", "montage.png",
@@ -114,9 +116,9 @@ def test_train_weights_reload_with_their_card(trained):
     assert card["model"] == "unet-small" and card["n_classes"] == 4
     assert card["pad_multiple"] == 8 and card["axis"] == 2 and card["voxel_mm"] == 2.0
     assert card["version"] == 2 and card["views"] == ["axial"]
-    assert card["crop_margin_mm"] == recipe.CROP_MARGIN_MM
-    model, _ = recipe.load_model(out / "model.npz", (80, 96, 1))
-    assert model.count_params() == recipe.build(card, (80, 96, 1)).count_params()
+    assert card["crop_margin_mm"] == model_card.CROP_MARGIN_MM
+    model, _ = model_card.load_model(out / "model.npz", (80, 96, 1))
+    assert model.count_params() == model_card.build(card, (80, 96, 1)).count_params()
 
 
 @pytest.mark.slow
@@ -129,7 +131,7 @@ def test_card_records_the_normalisation_and_predict_refuses_an_unknown_one(
                                      "percentile": 99.0, "clip": [0.0, 1.5]}
     card["normalisation"]["method"] = "zscore"
     (tmp_path / "odd.npz").write_bytes((trained[0] / "model.npz").read_bytes())
-    recipe.write_json(tmp_path / "odd.json", card)
+    model_card.write_json(tmp_path / "odd.json", card)
     image, _, affine = _subject()
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
     assert _predict(tmp_path / "odd.npz", tmp_path / "t1.nii.gz", tmp_path / "l.nii.gz") == 1
@@ -177,8 +179,8 @@ def test_predict_round_trip_matches_the_direct_pipeline(trained, tmp_path, capsy
     labels = np.asarray(written.dataobj)
     assert labels.dtype == np.uint8 and labels.shape == image.shape
 
-    model, card = recipe.load_model(trained[0] / "model.npz", (80, 96, 1))
-    prob = data.segment_views(model, data.scale_by_brain_percentile(image), ["axial"], 8,
+    model, card = model_card.load_model(trained[0] / "model.npz", (80, 96, 1))
+    prob = segmentation.segment_views(model, data.scale_by_brain_percentile(image), ["axial"], 8,
                               margin=4)                      # 8 mm at 2 mm
     np.testing.assert_array_equal(labels, prob.argmax(axis=-1))
 
@@ -287,7 +289,7 @@ def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
     (tmp_path / "text.nii.gz").write_text("not an image")
     out = tmp_path / "labels.nii.gz"
     cases = [
-        (weights, tmp_path / "missing.nii.gz", out, "no file at"),
+        (weights, tmp_path / "missing.nii.gz", out, "no such file or folder"),
         (weights, tmp_path / "text.nii.gz", out, "not a readable NIfTI file"),
         (weights, tmp_path / "4d.nii.gz", out, "expected a 3D image"),
         (tmp_path / "missing.npz", tmp_path / "t1.nii.gz", out, "no weights file"),
@@ -306,9 +308,9 @@ def test_predict_refuses_missing_or_wrong_files(trained, tmp_path, capsys):
 def test_predict_refuses_weights_that_do_not_fit(trained, tmp_path, capsys):
     """Weights of the plain CNN beside the small U-Net's card; a card alone."""
     card = json.loads((trained[0] / "model.json").read_text())
-    other = recipe.build({"builder": "simple_cnn", "arguments": {}, "n_classes": 4},
+    other = model_card.build({"builder": "simple_cnn", "arguments": {}, "n_classes": 4},
                          (80, 96, 1))
-    recipe.save_model(other, card, tmp_path / "wrong.npz")
+    model_card.save_model(other, card, tmp_path / "wrong.npz")
     image, _, affine = _subject()
     data.save_nifti(tmp_path / "t1.nii.gz", image, affine)
     assert _predict(tmp_path / "wrong.npz", tmp_path / "t1.nii.gz",

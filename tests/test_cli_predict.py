@@ -18,7 +18,9 @@ import pytest
 
 import minicnn
 from minicnn import data, datasets, metrics, pretrained, rng
-from minicnn.cli import main, recipe
+from minicnn import segmentation
+from minicnn.segmentation import card as model_card
+from minicnn.cli import main
 from test_data_quality import inverted, with_skull
 
 ALL = ["axial", "coronal", "sagittal"]
@@ -43,7 +45,7 @@ def weights(tiny_training):
 
 def _with_card(weights, folder, name, **changes):
     """A copy of `weights` under `name` whose card has `changes` (None deletes)."""
-    with open(recipe.card_path(weights), encoding="utf-8") as f:
+    with open(model_card.card_path(weights), encoding="utf-8") as f:
         card = json.load(f)
     for key, value in changes.items():
         if value is None:
@@ -52,7 +54,7 @@ def _with_card(weights, folder, name, **changes):
             card[key] = value
     path = folder / f"{name}.npz"
     path.write_bytes(weights.read_bytes())
-    recipe.write_json(recipe.card_path(path), card)
+    model_card.write_json(model_card.card_path(path), card)
     return path
 
 
@@ -87,16 +89,16 @@ def _one_error_line(capsys):
 
 def _pipeline(weights, image, affine, views):
     """The documented library pipeline, step by step (docs/train.md)."""
-    card = recipe.load_card(weights)
+    card = model_card.load_card(weights)
     ras, ras_affine, back = data.to_ras(image.astype(np.float32), affine)
     sizes = data.voxel_sizes(ras_affine)
     volume, work_sizes = ras, sizes
     if np.any(np.abs(sizes / card["voxel_mm"] - 1) > 0.1):
         shape, ratios = data.grid_for_voxel_size(ras.shape, sizes, card["voxel_mm"])
         volume, work_sizes = data.resample(ras, ratios, shape), sizes * np.array(ratios)
-    model, _ = recipe.load_model(weights, (8, 8, 1))
-    margin = recipe.crop_margin_voxels(card, float(min(work_sizes)))
-    prob = data.segment_views(model, recipe.normalise(volume, card), views, 8, margin)
+    model, _ = model_card.load_model(weights, (8, 8, 1))
+    margin = model_card.crop_margin_voxels(card, float(min(work_sizes)))
+    prob = segmentation.segment_views(model, model_card.normalise(volume, card), views, 8, margin)
     if volume.shape != ras.shape:
         prob = data.resample(prob, [m / n for m, n in zip(volume.shape, ras.shape)],
                              ras.shape)
@@ -148,7 +150,7 @@ def test_a_version_1_card_keeps_working(weights, tmp_path, capsys):
     assert "on axial slices" in capsys.readouterr().out
     np.testing.assert_array_equal(_labels(tmp_path / "old.nii.gz"),
                                   _labels(tmp_path / "new.nii.gz"))
-    assert recipe.load_card(old)["views"] == ["axial"]
+    assert model_card.load_card(old)["views"] == ["axial"]
     assert _predict(old, tmp_path / "t1.nii.gz", tmp_path / "l.nii.gz", "--views",
                     "sagittal") == 1
     assert "its card lists axial" in _one_error_line(capsys)
@@ -330,13 +332,13 @@ def test_float16_predictions_match_float32_to_the_stated_dice(weights, tmp_path)
     agree to a Dice >= FLOAT16_MIN_DICE per class."""
     half = pretrained.export(weights, tmp_path)
     icbm = datasets.icbm152(resolution=2)
-    card = recipe.load_card(weights)
-    volume = recipe.normalise(icbm.t1, card)
+    card = model_card.load_card(weights)
+    volume = model_card.normalise(icbm.t1, card)
     labels = []
     for path in (weights, half):
-        model, _ = recipe.load_model(path, (8, 8, 1))
+        model, _ = model_card.load_model(path, (8, 8, 1))
         assert all(w.dtype == np.float32 for w in model.get_weights())
-        prob = data.segment_views(model, volume, ["axial"], 8, margin=4)
+        prob = segmentation.segment_views(model, volume, ["axial"], 8, margin=4)
         labels.append(prob.argmax(-1))
     dice = metrics.Dice(n_classes=4)
     dice.update_state(labels[0][None], labels[1][None])
@@ -360,12 +362,12 @@ def test_export_refuses_weights_float16_cannot_hold(weights, tmp_path):
 def test_the_shipped_model_loads():
     """The weights shipped in this checkout: float16, a version 2 card, the notice."""
     path = pretrained.weights_path()
-    card = recipe.load_card(path)
+    card = model_card.load_card(path)
     assert card["version"] == 2 and card["weights_dtype"] == "float16"
     with np.load(path) as stored:
         assert {stored[k].dtype for k in stored.files if stored[k].dtype.kind == "f"} == \
             {np.dtype(np.float16)}
-    model, _ = recipe.load_model(path, (card["pad_multiple"],) * 2 + (1,))
+    model, _ = model_card.load_model(path, (card["pad_multiple"],) * 2 + (1,))
     assert model.count_params() > 0
     with open(os.path.join(pretrained.DIRECTORY, card["notice"]), encoding="utf-8") as f:
         assert datasets.icbm152_notice() in f.read()

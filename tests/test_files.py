@@ -11,7 +11,8 @@ import pytest
 
 import minicnn
 from minicnn import data, files, models, pretrained
-from minicnn.cli import recipe, report
+from minicnn.segmentation import card as model_card
+from minicnn.cli import report
 
 # The folder holding this minicnn, for the writer processes to import it.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(minicnn.__file__)))
@@ -82,7 +83,7 @@ def _weights(folder):
 
 
 def _card(folder):
-    recipe.save_model(models.simple_cnn((8, 8, 1), 2), {"model": "simple"},
+    model_card.save_model(models.simple_cnn((8, 8, 1), 2), {"model": "simple"},
                       folder / "trained.npz")
     return ["trained.npz", "trained.json"]
 
@@ -132,9 +133,9 @@ def test_a_figure_has_the_format_of_its_extension(tmp_path):
 
 def test_a_card_that_is_not_json_leaves_the_old_card_and_no_temporary(tmp_path):
     path = tmp_path / "model.json"
-    recipe.write_json(path, {"epochs": 1})
+    model_card.write_json(path, {"epochs": 1})
     with pytest.raises(TypeError, match="not JSON serializable"):
-        recipe.write_json(path, {"epochs": 2, "seed": np.random.default_rng(0)})
+        model_card.write_json(path, {"epochs": 2, "seed": np.random.default_rng(0)})
     assert path.read_text() == '{\n  "epochs": 1\n}\n'
     assert os.listdir(tmp_path) == ["model.json"]
 

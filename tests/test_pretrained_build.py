@@ -7,7 +7,7 @@ import os
 import pytest
 
 from minicnn import datasets, pretrained
-from minicnn.cli import recipe
+from minicnn.segmentation import card as model_card
 from minicnn.pretrained import build
 
 CLASSES = ("background", "CSF", "GM", "WM")
@@ -31,7 +31,7 @@ def test_the_record_names_the_shipped_weights_and_this_scripts_command():
 
 def test_the_shipped_card_is_the_commands_recipe():
     """--resolution 1 --views all: the card says 1 mm and all three views."""
-    card = recipe.load_card(pretrained.weights_path())
+    card = model_card.load_card(pretrained.weights_path())
     assert card["voxel_mm"] == 1.0
     assert card["views"] == ["axial", "coronal", "sagittal"]
 
@@ -43,9 +43,9 @@ def _fake_training(dice_shift):
 
     def train(out):
         os.makedirs(out, exist_ok=True)
-        card = recipe.new_card("unet-small", datasets.icbm152(resolution=2).class_names,
+        card = model_card.new_card("unet-small", datasets.icbm152(resolution=2).class_names,
                                2, 1.0, views=["axial", "coronal", "sagittal"])
-        recipe.save_model(recipe.build(card, (8, 8, 1)), card, os.path.join(out, "model.npz"))
+        model_card.save_model(model_card.build(card, (8, 8, 1)), card, os.path.join(out, "model.npz"))
         heldout = {name: {"dice": {c: d + dice_shift for c, d in scores.items()}}
                    for name, scores in record["heldout_dice"].items()}
         return {"heldout": heldout, "recipe": {"test_subjects": record["heldout_subjects"]}}
@@ -61,7 +61,7 @@ def test_build_exports_float16_weights_and_records_their_checksum(tmp_path, monk
     assert written == record
     assert record["sha256_shipped_weights"] == build.sha256(folder / pretrained.WEIGHTS)
     assert record["sha256_float32_weights"] == build.sha256(tmp_path / "run" / "model.npz")
-    assert recipe.load_card(str(folder / pretrained.WEIGHTS))["weights_dtype"] == "float16"
+    assert model_card.load_card(str(folder / pretrained.WEIGHTS))["weights_dtype"] == "float16"
     assert (folder / pretrained.NOTICE).is_file()
 
 
@@ -80,7 +80,7 @@ def test_verify_judges_a_rebuild_by_dice_not_by_checksum(tmp_path, monkeypatch, 
 
 def test_verify_refuses_a_record_made_by_another_command(tmp_path, monkeypatch, capsys):
     record = dict(_record(), command=["minicnn", "train", "--epochs", "1"])
-    recipe.write_json(str(tmp_path / build.RECORD), record)
+    model_card.write_json(str(tmp_path / build.RECORD), record)
     monkeypatch.setattr(build, "train", lambda out: pytest.fail("must not train"))
     assert build.verify(str(tmp_path / "run"), str(tmp_path)) == 1
     assert "is not this script's" in capsys.readouterr().out

@@ -7,11 +7,10 @@
 
 ``python -m minicnn ...`` is the same command. One module per subcommand
 (``train``, ``predict``, ``summary``, ``gradcheck``), each with
-``add_arguments(parser)`` and ``run(args) -> exit status``; ``recipe`` holds
-the model names and the model card, ``evaluate`` the held-out scoring,
-``report`` the figures. The commands parse arguments, call the library
-(reorientation, resampling, normalisation and whole-volume prediction are
-in ``minicnn.data``) and print.
+``add_arguments(parser)`` and ``run(args) -> exit status``; ``report``
+draws the figures. The commands parse arguments, call the library (the
+model card, whole-volume segmentation and scoring, and the main job's data
+are ``minicnn.segmentation``) and print.
 
 Errors a user can cause (a missing file, a file that is not a 3D NIfTI,
 weights that do not fit the model, an unknown model name, a bad number) end

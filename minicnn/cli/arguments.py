@@ -8,6 +8,8 @@ usage. The ``type=`` converters below name the value they refused.
 import argparse
 import sys
 
+from ..segmentation.views import parse_views
+
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are a single line on stderr."""
@@ -50,6 +52,14 @@ def positive_float(text):
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
+
+
+def views_argument(text):
+    """'all', or comma-separated view names (a list): ``segmentation.parse_views``."""
+    try:
+        return parse_views(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def fail(prog, message, code=1):

@@ -3,71 +3,48 @@
     minicnn predict --input t1.nii.gz --output labels.nii.gz     # the shipped model
     minicnn predict --weights minicnn-train/model.npz --input t1.nii.gz \\
                     --output labels.nii.gz --figure overlay.png
+    minicnn predict --input subjects/ --output labels/ --posteriors posteriors/ \\
+                    --volumes volumes.csv                       # a folder of subjects
 
 Without --weights it uses the pretrained model inside the package
 (``minicnn.pretrained``) and says so; if this minicnn ships none it stops
 with an error saying that, and never falls back to anything else.
 
-Steps, each undone in reverse so the label map overlays the input exactly:
+The segmentation itself is ``minicnn.segmentation.segment_scan`` (its
+docstring lists the steps: reorient, check, resample to the card's voxels,
+normalise, segment along the views, and back). This command reads each
+NIfTI (a 4D file, or anything that is not NIfTI, is refused), writes the
+labels (uint8, 0 .. K-1) with the input's affine and header, prints the
+volume of each class in mL (``minicnn.data.class_volumes_ml``: voxels x
+|det A| / 1000, A the 3 x 3 part of the affine) and the input checks'
+warnings, and with ``--figure`` draws three orthogonal slices of the input
+under the labels (``report.plot_overlay``). ``--posteriors`` and
+``--volumes`` write the class probabilities and a table of volumes
+(``minicnn.segmentation.outputs``).
 
-1. read the 3D NIfTI (a 4D file, or anything that is not NIfTI, is refused);
-2. turn it to RAS+ voxel order, as the network was trained (permutations
-   and flips only: ``minicnn.data.to_ras``);
-3. check that it looks like a skull-stripped T1 (``minicnn.data.check_input``);
-   what does not is printed as WARNING lines at the end, and the
-   segmentation is still written;
-4. resample it to the model card's voxel size if its voxels differ from it
-   by more than 10 % along any axis, so anisotropic voxels (1 x 1 x 3 mm)
-   become the card's cubes, and say so (``--no-resample`` keeps the input's
-   voxels): linear interpolation, ``minicnn.data.grid_for_voxel_size`` and
-   ``minicnn.data.resample``;
-5. normalise it as training did (the card's settings of
-   ``minicnn.data.scale_by_brain_percentile``);
-6. segment it along each view of ``--views`` (default ``all``: every view
-   the card lists; a view the model was not trained on is refused), the
-   slices cut from the brain's bounding box plus the card's margin and
-   padded to the network's multiple, and average the views' class
-   probabilities (``minicnn.data.segment_views``);
-7. resample the probabilities back to the input grid, take the argmax,
-   undo the reorientation (``minicnn.data.from_ras``);
-8. write the labels (uint8, 0 .. K-1) with the input's affine and header,
-   print the volume of each class in mL (``minicnn.data.class_volumes_ml``:
-   voxels x |det A| / 1000, A the 3 x 3 part of the affine), and with
-   ``--figure`` draw three orthogonal slices of the input under the labels
-   (``report.plot_overlay``).
+Several subjects: ``--input`` takes several files or folders (their NIfTI
+files, sorted); ``--output`` (and ``--posteriors``, ``--figure``) is then a
+folder, holding ``<name>_labels.nii.gz`` (``_posteriors.nii.gz``,
+``_overlay.png``) for each input ``<name>.nii.gz``. The model is loaded
+once; each subject prints one line; a subject that fails is reported and
+skipped, and the command ends with status 1 if any did.
 """
-import argparse
 import os
 import sys
 import time
 
 import numpy as np
 
-from .. import data, pretrained
+from .. import data, pretrained, segmentation
 from ..backend import BACKENDS, set_backend
-from . import recipe, report
-from .arguments import positive_int
+from ..data.nifti import NiftiError
+from ..segmentation import outputs
+from ..segmentation.scan import BATCH_SIZE
+from . import report
+from .arguments import fail, positive_int, views_argument
 
-RESAMPLE_TOLERANCE = 0.10   # relative voxel-size difference that triggers resampling
-# Slices per forward pass. Small batches keep the convolutions' im2col
-# buffers in cache: on 1 mm slices of 168 x 200 the course's U-Net took
-# 15-17 s per view in batches of 2 or 4, 19-25 s in batches of 16 (and held
-# 2.8 GB); at 2 mm, 4 is as fast as 16.
-BATCH_SIZE = 4
-
-
-def views_argument(text):
-    """'all', or one or more comma-separated view names (a list)."""
-    if text == "all":
-        return text
-    views = [v.strip() for v in text.split(",")]
-    try:
-        data.view_axes(views)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected 'all' or view names among {', '.join(data.VIEWS)} (comma-separated, "
-            f"each once), got {text!r}") from None
-    return views
+# What a subject can get wrong; any other exception is a bug and stops the run.
+SUBJECT_ERRORS = (NiftiError, ValueError, OSError)
 
 
 def add_arguments(parser):
@@ -75,10 +52,19 @@ def add_arguments(parser):
                         help="model .npz written by 'minicnn train' (its model card, the "
                         ".json of the same name, must sit beside it); default: the "
                         "pretrained model shipped inside minicnn")
-    parser.add_argument("--input", required=True,
-                        help="skull-stripped T1 volume, .nii or .nii.gz, 3D")
+    parser.add_argument("--input", required=True, nargs="+", metavar="PATH",
+                        help="skull-stripped T1 volume(s), .nii or .nii.gz, 3D; or "
+                        "folders of them")
     parser.add_argument("--output", required=True,
-                        help="label map to write, .nii or .nii.gz")
+                        help="label map to write, .nii or .nii.gz; a folder for several "
+                        "inputs (made if missing)")
+    parser.add_argument("--posteriors", default=None,
+                        help="also write the class probabilities, a 4D float32 NIfTI "
+                        "(X, Y, Z, classes) with the class names in a .json beside it; a "
+                        "folder for several inputs")
+    parser.add_argument("--volumes", default=None,
+                        help="also write one row per subject (file, voxel size, mL per "
+                        "class, brain mL, the input checks) to this .csv or .json")
     parser.add_argument("--views", type=views_argument, default="all",
                         help="'all' (default: every view the model was trained on, "
                         "probabilities averaged), or 'axial', 'coronal', 'sagittal', or a "
@@ -86,7 +72,8 @@ def add_arguments(parser):
                         "are refused")
     parser.add_argument("--figure", default=None,
                         help="also draw three orthogonal slices of the input with the "
-                        "labels over them to this image file (.png, .pdf, .svg ...)")
+                        "labels over them to this image file (.png, .pdf, .svg ...); a "
+                        "folder for several inputs (PNG files)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help=f"slices per forward pass (default {BATCH_SIZE})")
     parser.add_argument("--no-resample", action="store_true",
@@ -99,52 +86,101 @@ def add_arguments(parser):
 
 def run(args):
     clock = Clock()
-    output = _output_path(args)
-    if args.figure is not None:
-        report.check_figure_path(args.figure, "--figure")
     weights = pretrained.weights_path() if args.weights is None else args.weights
-    card = recipe.load_card(weights)              # before the image: fail fast
-    views = _views(args.views, card)
+    card = segmentation.load_card(weights)              # before the images: fail fast
+    views = segmentation.views_to_run(args.views, card)
+    inputs = outputs.subject_files(args.input)
+    several = len(inputs) > 1 or any(os.path.isdir(path) for path in args.input)
+    plans = [_plan(args, path, several) for path in inputs]
+    if args.volumes is not None and \
+            not args.volumes.lower().endswith(outputs.VOLUME_FORMATS):
+        raise ValueError(f"--volumes must end in .csv or .json, got {args.volumes!r}")
     if args.backend is not None:
         set_backend(args.backend)
-    model, card = recipe.load_model(weights, (card["pad_multiple"],) * 2 + (1,))
+    model, card = segmentation.load_model(weights, (card["pad_multiple"],) * 2 + (1,))
     _print_model(weights, args.weights is None, card, model, views)
-    image, affine, header = data.load_nifti(args.input, ndim=3)
-    if image.dtype.kind not in "biuf":
-        raise ValueError(f"{args.input}: voxels of type {image.dtype} are not an image")
-    ras, ras_affine, back = data.to_ras(image.astype(np.float32), affine)
-    sizes = data.voxel_sizes(ras_affine)
-    clock.lap("read")
-
-    findings = data.check_input(ras, sizes)
-    clock.lap("check")
-    work, work_sizes = _to_card_voxels(ras, sizes, card["voxel_mm"], args.no_resample)
-    normalised = recipe.normalise(work, card)
-    margin = recipe.crop_margin_voxels(card, float(min(work_sizes)))
-    print(f"segmenting {_shape_text(work.shape)} voxels along {', '.join(views)} ...")
-    prob = data.segment_views(model, normalised, views, card["pad_multiple"], margin,
-                              args.batch_size)                          # (X', Y', Z', K)
-    clock.lap("segment")
-    if work.shape != ras.shape:
-        prob = data.resample(prob, [m / n for m, n in zip(work.shape, ras.shape)],
-                             ras.shape)                                # (X, Y, Z, K)
-    ras_labels = prob.argmax(axis=-1).astype(np.uint8)
-    labels = data.from_ras(ras_labels, back)
-    clock.lap("resample back")
-    data.save_nifti(output, labels, affine, header, dtype=np.uint8)
-    clock.lap("write")
-    print_volumes(labels, affine, card["class_names"])
-    if args.figure is not None:
-        report.plot_overlay(args.figure, ras, ras_labels, sizes, card["class_names"],
-                            title=os.path.basename(args.input))
-        clock.lap("figure")
-    for finding in findings:
-        if not finding.ok:
-            print(f"WARNING: {finding.message}. Check the segmentation by eye "
-                  "(--figure) before using it.", file=sys.stderr)
-    written = output if args.figure is None else f"{output} and {args.figure}"
-    print(f"wrote {written} ({clock.total():.1f} s: {clock.text()})")
+    clock.lap("model")
+    rows, failed = [], []
+    for k, plan in enumerate(plans, start=1):
+        label = f"[{k}/{len(plans)}] {plan['input']}" if several else None
+        try:
+            rows.append(_one_subject(args, model, card, views, plan, label))
+        except SUBJECT_ERRORS as err:
+            if not several or os.environ.get("MINICNN_DEBUG", "0") not in ("", "0"):
+                raise
+            print(f"{label}: error: {err}; skipped", file=sys.stderr)
+            failed.append(plan["input"])
+    if args.volumes is not None and rows:
+        outputs.write_volumes(args.volumes, rows)
+        print(f"wrote the volumes of {len(rows)} subject{'s' * (len(rows) > 1)} to "
+              f"{args.volumes}")
+    if several:
+        _print_table(rows, card["class_names"])
+        print(f"{len(rows)} of {len(plans)} subjects segmented ({clock.total():.1f} s)")
+    if failed:
+        return fail("minicnn predict", f"{len(failed)} of {len(plans)} subjects failed: "
+                    f"{', '.join(failed)}")
     return 0
+
+
+def _plan(args, path, several):
+    """The files one subject writes: {'input', 'labels', 'posteriors', 'figure'}."""
+    if not several:
+        plan = {"input": path, "labels": _output_file(args.output, "--output", path),
+                "posteriors": None, "figure": args.figure}
+        if args.posteriors is not None:
+            plan["posteriors"] = _output_file(args.posteriors, "--posteriors", path)
+        if args.figure is not None:
+            report.check_figure_path(args.figure, "--figure")
+        return plan
+    return {"input": path,
+            "labels": outputs.output_path(_folder(args.output, "--output"), path,
+                                          "_labels.nii.gz"),
+            "posteriors": None if args.posteriors is None else outputs.output_path(
+                _folder(args.posteriors, "--posteriors"), path, "_posteriors.nii.gz"),
+            "figure": None if args.figure is None else outputs.output_path(
+                _folder(args.figure, "--figure"), path, "_overlay.png")}
+
+
+def _one_subject(args, model, card, views, plan, label):
+    """Segment one subject and write its files; return its volumes row."""
+    clock = Clock()
+    image, affine, header = data.load_nifti(plan["input"], ndim=3)
+    clock.lap("read")
+    say = print if label is None else (lambda line: None)
+    result = segmentation.segment_scan(model, card, image, affine, views, args.batch_size,
+                                       resample=not args.no_resample, say=say,
+                                       source=plan["input"])
+    clock.add(result.laps)
+    data.save_nifti(plan["labels"], result.labels, affine, header, dtype=np.uint8)
+    written = [plan["labels"]]
+    if plan["posteriors"] is not None:
+        outputs.write_posteriors(plan["posteriors"], result.probabilities, affine, header,
+                                 card["class_names"])
+        written.append(plan["posteriors"])
+    clock.lap("write")
+    if plan["figure"] is not None:
+        ras, ras_affine, _ = data.to_ras(np.asarray(image, dtype=np.float32), affine)
+        report.plot_overlay(plan["figure"], ras, data.to_ras(result.labels, affine)[0],
+                            data.voxel_sizes(ras_affine), card["class_names"],
+                            title=os.path.basename(plan["input"]))
+        written.append(plan["figure"])
+        clock.lap("figure")
+    row = outputs.volume_row(plan["input"], result.labels, affine, card["class_names"],
+                             result.findings)
+    if label is None:
+        print_volumes(result.labels, affine, card["class_names"])
+    for finding in result.findings:
+        if not finding.ok:
+            print(f"WARNING: {'' if label is None else label + ': '}{finding.message}. "
+                  "Check the segmentation by eye (--figure) before using it.",
+                  file=sys.stderr)
+    if label is None:
+        print(f"wrote {' and '.join(written)} ({clock.total():.1f} s: {clock.text()})")
+    else:
+        print(f"{label}: brain {row['brain mL']:.1f} mL, wrote {len(written)} "
+              f"file{'s' * (len(written) > 1)} ({clock.total():.1f} s)", flush=True)
+    return row
 
 
 class Clock:
@@ -159,6 +195,11 @@ class Clock:
         self.laps.append((name, now - self.last))
         self.last = now
 
+    def add(self, laps):
+        """Laps timed elsewhere, which end now."""
+        self.laps += laps
+        self.last = time.perf_counter()
+
     def total(self):
         return time.perf_counter() - self.start
 
@@ -166,30 +207,32 @@ class Clock:
         return ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.laps)
 
 
-def _output_path(args):
-    output = os.fspath(args.output)
-    if not output.lower().endswith((".nii", ".nii.gz")):
-        raise ValueError(f"--output must end in .nii or .nii.gz, got {output!r}")
-    if os.path.abspath(output) == os.path.abspath(args.input):
-        raise ValueError(f"--output {output!r} is the input image; it would be overwritten "
+def _output_file(output, option, input_path):
+    """A NIfTI file to write, not the input, in a folder that exists."""
+    output = os.fspath(output)
+    if not outputs.is_nifti(output):
+        raise ValueError(f"{option} must end in .nii or .nii.gz, got {output!r}")
+    if os.path.abspath(output) == os.path.abspath(input_path):
+        raise ValueError(f"{option} {output!r} is the input image; it would be overwritten "
                          "with labels: choose another file name")
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"--output: no folder {folder!r} to write into")
+        raise FileNotFoundError(f"{option}: no folder {folder!r} to write into")
     return output
 
 
-def _views(asked, card):
-    """The views to segment along: every view of the card for 'all', else the
-    ones asked for, each of which the card must list."""
-    if asked == "all":
-        return list(card["views"])
-    unseen = [v for v in asked if v not in card["views"]]
-    if unseen:
-        raise ValueError(f"--views {','.join(asked)}: the model was not trained on "
-                         f"{' or '.join(unseen)} slices; its card lists "
-                         f"{', '.join(card['views'])} (use --views all, or those)")
-    return list(asked)
+def _folder(path, option):
+    """A folder for several subjects' outputs, made if missing (its parent must exist)."""
+    path = os.fspath(path)
+    if outputs.is_nifti(path) or os.path.isfile(path):
+        raise ValueError(f"{option} must be a folder when --input names several subjects "
+                         f"or a folder, got {path!r}")
+    if not os.path.isdir(path):
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"{option}: no folder {parent!r} to make {path!r} in")
+        os.makedirs(path, exist_ok=True)
+    return path
 
 
 def _print_model(weights, shipped, card, model, views):
@@ -205,22 +248,6 @@ def _print_model(weights, shipped, card, model, views):
           f"{card['voxel_mm']:g} mm on {', '.join(card['views'])} slices{extra}")
 
 
-def _to_card_voxels(ras, sizes, voxel_mm, keep):
-    """(volume, its voxel sizes): `ras` resampled to `voxel_mm` cubes when any
-    axis differs by more than RESAMPLE_TOLERANCE (unless `keep`), saying so."""
-    differs = bool(np.any(np.abs(sizes / voxel_mm - 1) > RESAMPLE_TOLERANCE))
-    if not differs:
-        return ras, sizes
-    if keep:
-        print(f"note: keeping the input's {_size_text(sizes)} mm voxels (--no-resample); "
-              f"the model was trained at {voxel_mm:g} mm")
-        return ras, sizes
-    shape, ratios = data.grid_for_voxel_size(ras.shape, sizes, voxel_mm)
-    print(f"resampled {_size_text(sizes)} mm voxels to {voxel_mm:g} mm for the network "
-          f"({_shape_text(ras.shape)} -> {_shape_text(shape)})")
-    return data.resample(ras, ratios, shape), sizes * np.array(ratios)
-
-
 def print_volumes(labels, affine, class_names):
     counts, ml = data.class_volumes_ml(labels, affine, len(class_names))
     print(f"  {'class':<16}{'voxels':>10}{'volume (mL)':>14}")
@@ -229,9 +256,14 @@ def print_volumes(labels, affine, class_names):
     print(f"  {'brain (not bg)':<16}{counts[1:].sum():>10,}{ml[1:].sum():>14.1f}")
 
 
-def _size_text(sizes):
-    return " x ".join(f"{s:.3g}" for s in sizes)
-
-
-def _shape_text(shape):
-    return " x ".join(str(n) for n in shape)
+def _print_table(rows, class_names):
+    """The volumes of several subjects, one line each (mL)."""
+    if not rows:
+        return
+    width = max(len(os.path.basename(r["file"])) for r in rows) + 2
+    names = list(class_names[1:]) + ["brain"]
+    print(f"  {'subject':<{width}}" + "".join(f"{n:>14}" for n in names))
+    for r in rows:
+        values = [r[f"{n} mL"] for n in class_names[1:]] + [r["brain mL"]]
+        print(f"  {os.path.basename(r['file']):<{width}}"
+              + "".join(f"{v:>14.1f}" for v in values))

@@ -15,8 +15,9 @@ montage.png, one row per held-out slice, four columns:
 
     input | label | prediction | errors
 
-Label maps use one fixed colour per class (the Okabe-Ito colour-blind-safe
-palette: background black, CSF sky blue, grey matter orange, white matter
+Label maps use one fixed colour per class
+(``minicnn.segmentation.colours``, the colours of every minicnn figure:
+background black, CSF sky blue, grey matter orange, white matter
 near-white), with a legend; the error column shows the input in grey with
 the misclassified pixels in red. Slices are drawn with their first in-plane
 voxel axis to the right and the second upwards: for axial RAS+ slices the
@@ -27,8 +28,8 @@ the centre of the predicted brain, axial, coronal and sagittal, each drawn
 anatomy-up (superior or anterior at the top, the subject's left on the
 left, anterior on the right in the sagittal view), with voxels shown at
 their true aspect ratio: the input in grey under the labels in translucent
-colours (CSF sky blue, grey matter orange, white matter bluish green: the
-montage's near-white would vanish over the white matter's bright grey).
+colours (``OVERLAY_COLOURS``: white matter bluish green, as near-white
+would vanish over the white matter's bright grey).
 
 Every figure is written atomically (``minicnn.files.atomic_path``): to a
 temporary file beside it, then renamed.
@@ -41,10 +42,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..files import atomic_path
+from ..segmentation.colours import OVERLAY_COLOURS, colours_of
 
-CLASS_COLOURS = ("#000000", "#56b4e9", "#e69f00", "#f2f2f2")
-OVERLAY_COLOURS = (None, "#56b4e9", "#e69f00", "#009e73")   # background left clear
 OVERLAY_ALPHA = 0.45
+MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
 DICE_COLOURS = ("#0072b2", "#d55e00", "#009e73")   # CSF, GM, WM curves
 SMOOTHING = 15                                      # batches in the moving average
 
@@ -123,9 +124,23 @@ def _dice_keys(history, class_names):
     return list(zip(keys, class_names[1:]))
 
 
+def montage_rows(source, image, labels, pred, axis):
+    """(title, image, label, prediction) slices across `axis` at
+    MONTAGE_FRACTIONS of the labelled brain's extent."""
+    positions = np.flatnonzero(np.moveaxis(labels, axis, 0).reshape(labels.shape[axis], -1)
+                               .any(axis=1))
+    rows = []
+    for fraction in MONTAGE_FRACTIONS:
+        p = int(positions[int(round(fraction * (len(positions) - 1)))])
+        rows.append((f"{source}, slice {p}", np.take(image, p, axis),
+                     np.take(labels, p, axis), np.take(pred, p, axis)))
+    return rows
+
+
 def plot_montage(path, rows, class_names):
     """Write montage.png; rows are (title, image, label, prediction) 2D slices."""
-    cmap = ListedColormap(CLASS_COLOURS[:len(class_names)])
+    class_colours = colours_of(class_names)
+    cmap = ListedColormap(class_colours)
     n_classes = len(class_names)
     fig = Figure(figsize=(9, 2.6 * len(rows)))
     axes = fig.subplots(len(rows), 4, squeeze=False)
@@ -152,7 +167,7 @@ def plot_montage(path, rows, class_names):
                 ax.set_title(heading, fontsize=9)
         axes[r, 0].set_ylabel(title, fontsize=9)
     handles = [Patch(facecolor=colour, edgecolor="0.5", label=name)
-               for colour, name in zip(CLASS_COLOURS, class_names)]
+               for colour, name in zip(class_colours, class_names)]
     handles.append(Patch(facecolor="red", label="misclassified"))
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
                frameon=False)
@@ -175,8 +190,9 @@ def plot_overlay(path, image, labels, voxel_mm, class_names, title=""):
              (f"coronal (y = {j})", image[:, j, :], labels[:, j, :], sz / sx, "LR", "IS"),
              (f"sagittal (x = {i})", image[i, :, :], labels[i, :, :], sz / sy, "PA", "IS")]
     high = np.percentile(image[image > 0], 99.5) if (image > 0).any() else 1.0
-    colours = np.zeros((len(class_names), 4))
-    for c, colour in enumerate(OVERLAY_COLOURS[:len(class_names)]):
+    overlay_colours = colours_of(class_names, OVERLAY_COLOURS)
+    colours = np.zeros((len(class_names), 4))            # background stays clear
+    for c, colour in enumerate(overlay_colours):
         if colour is not None:
             colours[c] = to_rgba(colour, OVERLAY_ALPHA)
     fig = Figure(figsize=(12, 4.6))
@@ -192,7 +208,7 @@ def plot_overlay(path, image, labels, voxel_mm, class_names, title=""):
         ax.set_xlabel(f"{across[0]} <-> {across[1]}", fontsize=8)
         ax.set_ylabel(f"{up[0]} <-> {up[1]}", fontsize=8)
     handles = [Patch(facecolor=colour, edgecolor="0.5", label=name)
-               for colour, name in zip(OVERLAY_COLOURS, class_names) if colour is not None]
+               for colour, name in zip(overlay_colours, class_names) if colour is not None]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9,
                frameon=False)
     fig.suptitle(f"{title}: predicted labels over the input" if title else

@@ -10,15 +10,15 @@ whatever the size of the image it slides over.
 """
 import argparse
 
-from . import recipe
+from .. import segmentation
 from .arguments import positive_int
 
 DEFAULT_INPUT_SHAPE = (80, 96, 1)     # axial 2 mm slices of the template, padded
 
 
 def add_arguments(parser):
-    parser.add_argument("--model", default="unet", choices=sorted(recipe.MODELS),
-                        metavar="NAME", help="which network (default unet). " + recipe.model_help())
+    parser.add_argument("--model", default="unet", choices=sorted(segmentation.MODELS),
+                        metavar="NAME", help="which network (default unet). " + segmentation.card.model_help())
     parser.add_argument("--input-shape", type=_shape, default=DEFAULT_INPUT_SHAPE,
                         metavar="H,W,C", help="input height, width and channels "
                         "(default 80,96,1)")
@@ -27,9 +27,9 @@ def add_arguments(parser):
 
 
 def run(args):
-    builder, arguments, text = recipe.MODELS[args.model]
+    builder, arguments, text = segmentation.MODELS[args.model]
     card = {"builder": builder, "arguments": arguments, "n_classes": args.classes}
-    model = recipe.build(card, args.input_shape)
+    model = segmentation.build(card, args.input_shape)
     print(f"{args.model}: {text}")
     model.summary()
     return 0

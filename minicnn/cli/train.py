@@ -7,7 +7,7 @@ template warped by a random affine + elastic deformation, re-imaged with a
 random gamma, bias field and noise).
 
 Which synthetic subjects, slices and crops it trains on, and which it holds
-out, is ``minicnn.cli.job_data``. Training never sees a held-out subject
+out, is ``minicnn.segmentation.job``. Training never sees a held-out subject
 nor the template: it sees only synthetic subjects, so the template is held
 out entirely, and the held-out ids are fixed, so every recipe is scored on
 the same brains. Honestly said, every synthetic subject is a deformation of
@@ -38,13 +38,15 @@ import time
 
 import numpy as np
 
-from .. import __version__, callbacks, data, datasets, losses, metrics, optimizers
-from ..data import synth
+from .. import (__version__, callbacks, data, datasets, losses, metrics, optimizers,
+               segmentation)
 from ..backend import BACKENDS, get_backend, set_backend
+from ..data import synth
 from ..rng import set_random_seed
-from . import evaluate, job_data, recipe, report
-from .evaluate import BAR, SHORT
-from .arguments import non_negative_int, positive_float, positive_int
+from ..segmentation import job, scoring
+from ..segmentation.scoring import BAR, SHORT
+from . import report
+from .arguments import non_negative_int, positive_float, positive_int, views_argument
 
 DEFAULTS = {"model": "unet", "epochs": 6, "batch_size": 4, "learning_rate": 1e-3,
             "loss": "crossentropy+dice", "subjects": 18, "val_subjects": 2, "test_subjects": 4,
@@ -97,9 +99,9 @@ class StepLog(callbacks.Callback):
 
 def add_arguments(parser):
     d = DEFAULTS
-    parser.add_argument("--model", default=d["model"], choices=sorted(recipe.MODELS),
+    parser.add_argument("--model", default=d["model"], choices=sorted(segmentation.MODELS),
                         metavar="NAME", help=f"network to train (default {d['model']}). "
-                        + recipe.model_help())
+                        + segmentation.card.model_help())
     parser.add_argument("--epochs", type=positive_int, default=d["epochs"],
                         help="training epochs, each on --subjects new synthetic subjects "
                         f"(default {d['epochs']})")
@@ -132,7 +134,7 @@ def add_arguments(parser):
     parser.add_argument("--resolution", type=int, choices=(1, 2), default=d["resolution"],
                         help="voxel size in mm of the training data and of the model "
                         f"(default {d['resolution']}; 1 mm trains on crops, see --crop)")
-    parser.add_argument("--views", default=d["views"], type=_views,
+    parser.add_argument("--views", default=d["views"], type=views_argument,
                         help="the slice directions to train on: 'axial', 'coronal', "
                         "'sagittal', a comma list, or 'all' (predict averages the views' "
                         f"probabilities) (default {d['views']})")
@@ -154,14 +156,11 @@ def add_arguments(parser):
                         + ")")
 
 
-def _views(text):
-    """'all', one view name or a comma list -> a list of view names."""
-    views = list(data.VIEWS) if text == "all" else text.split(",")
-    order = {"axial": 0, "coronal": 1, "sagittal": 2}     # the axial view first
-    try:
-        data.view_axes(views)
-    except ValueError as err:
-        raise ValueError(f"--views: {err}") from None
+def _training_views(views):
+    """The views of --views to train on, the axial view first (the card's
+    axis is the first view's): 'all' means every view there is."""
+    views = list(segmentation.VIEWS) if views == "all" else views
+    order = {"axial": 0, "coronal": 1, "sagittal": 2}
     return sorted(views, key=order.get)
 
 
@@ -172,7 +171,7 @@ def run(args):
     per_view = args.slices or defaults["slices"]
     crop = defaults["crop"] if args.crop is None else args.crop
     synth_name = args.synth or defaults["synth"]
-    train_ids, val_ids, test_ids = job_data.subject_ids(
+    train_ids, val_ids, test_ids = job.subject_ids(
         args.subjects, args.epochs, args.val_subjects, args.test_subjects)
     out = _output_folder(args.out)
     if args.backend is not None:
@@ -182,16 +181,17 @@ def run(args):
     options = {} if synth_name == "default" else synth.preset(synth_name)
     generator = data.SynthGenerator(template, seed=args.seed, **options)
     voxel_mm = float(data.voxel_sizes(template.affine)[0])
-    card = recipe.new_card(args.model, template.class_names, data.VIEWS[args.views[0]],
-                           voxel_mm, views=args.views)
+    views = _training_views(args.views)
+    card = segmentation.new_card(args.model, template.class_names,
+                                 segmentation.VIEWS[views[0]], voxel_mm, views=views)
     print(f"minicnn {__version__} train: model {args.model!r}, backend {get_backend()}, "
-          f"seed {args.seed}, {args.resolution} mm, views {', '.join(args.views)}, "
+          f"seed {args.seed}, {args.resolution} mm, views {', '.join(views)}, "
           f"output in {out}")
 
-    sampler = job_data.Sampler(generator, card, per_view, crop, template.affine, args.seed)
+    sampler = job.Sampler(generator, card, per_view, crop, template.affine, args.seed)
     per_epoch = [train_ids[e * args.subjects:(e + 1) * args.subjects]
                  for e in range(args.epochs)]
-    train = job_data.EpochBlocks(sampler, per_epoch, args.batch_size, card["n_classes"],
+    train = job.EpochBlocks(sampler, per_epoch, args.batch_size, card["n_classes"],
                                  args.seed)
     x_val, y_val = sampler.subjects(val_ids)
     shape = sampler.shape + (1,)
@@ -202,7 +202,7 @@ def run(args):
           f"{synth_name!r} distribution), {len(x_val)} validation ones from "
           f"{_span(val_ids)} ({time.perf_counter() - start:.0f} s)")
 
-    model = recipe.build(card, shape)
+    model = segmentation.build(card, shape)
     n_classes = card["n_classes"]
     steps = args.epochs * len(train)
     schedule = optimizers.CosineDecay(args.learning_rate, decay_steps=steps,
@@ -225,15 +225,19 @@ def run(args):
 
     print("evaluating on held-out volumes (never trained on) ...")
     eval_start = time.perf_counter()
-    synthetic, montage_rows = evaluate.synthetic_subjects(model, card, generator, test_ids)
-    template_scores, template_pred, rows = evaluate.template(model, card, template)
-    montage_rows += rows
+    synthetic, (image, labels, pred) = scoring.synthetic_subjects(model, card, generator,
+                                                                  test_ids)
+    montage_rows = report.montage_rows(f"synthetic subject {test_ids[0]}", image, labels,
+                                       pred, card["axis"])
+    template_scores, (image, template_pred) = scoring.template(model, card, template)
+    montage_rows += report.montage_rows("ICBM152 template", image, template.labels,
+                                        template_pred, card["axis"])
     eval_time = time.perf_counter() - eval_start
 
     files = {"weights": "model.npz", "card": "model.json", "metrics": "metrics.json",
              "curves": "curves.png", "montage": "montage.png",
              "prediction": "icbm152_pred.nii.gz"}
-    recipe.save_model(model, card, os.path.join(out, files["weights"]))
+    segmentation.save_model(model, card, os.path.join(out, files["weights"]))
     data.save_nifti(os.path.join(out, files["prediction"]), template_pred,
                     template.affine, dtype=np.uint8)
     report.plot_curves(os.path.join(out, files["curves"]), history.history, step_log,
@@ -254,7 +258,7 @@ def run(args):
                    "optimizer": "Adam", "learning_rate": args.learning_rate,
                    "schedule": f"cosine decay to {FINAL_RATE:g} x over {steps} steps",
                    "loss": args.loss, "augmentation": "left-right flips",
-                   "resolution_mm": args.resolution, "views": args.views,
+                   "resolution_mm": args.resolution, "views": views,
                    "voxel_mm": voxel_mm, "synth": synth_name, "crop": crop,
                    "input_shape": list(shape), "slices_per_subject_and_view": per_view,
                    "train_subjects": train_ids, "val_subjects": val_ids,
@@ -264,13 +268,13 @@ def run(args):
         "steps": {"loss": step_log.loss, "learning_rate": step_log.learning_rate,
                   "epoch": step_log.epoch_of_step},
         "heldout": heldout,
-        "bar": {**BAR, "met": {name: evaluate.meets_bar(s) for name, s in heldout.items()}},
+        "bar": {**BAR, "met": {name: scoring.meets_bar(s) for name, s in heldout.items()}},
         "seconds": {"data": train_start - start, "train": train_time,
                     "evaluate": eval_time, "total": wall},
         "wall_time_s": wall,
         "files": files,
     }
-    recipe.write_json(os.path.join(out, files["metrics"]), content)
+    segmentation.write_json(os.path.join(out, files["metrics"]), content)
     _print_results(heldout, synthetic["subjects"], wall, out, files)
     return 0
 
@@ -290,7 +294,7 @@ def _print_results(heldout, test_ids, wall, out, files):
         d = s["dice"]
         print(f"  {names[key]:<30}{d['CSF']:>7.3f}{d['GM']:>7.3f}{d['WM']:>7.3f}"
               f"{s['mean_dice']:>7.3f}{s['accuracy']:>7.3f}")
-    met = all(evaluate.meets_bar(s) for s in heldout.values())
+    met = all(scoring.meets_bar(s) for s in heldout.values())
     print(f"  bar (mean >= {BAR['mean_dice']}, GM and WM >= {BAR['GM']}): "
           + ("met on both" if met else "NOT met"))
     print(f"wrote {', '.join(files.values())} to {out}")

@@ -11,22 +11,16 @@
     volume = data.slices_to_volume(prob.argmax(-1), pos, 2, image.shape)
     data.save_nifti("pred.nii.gz", volume, affine, header)      # same space
 
-A whole volume through a trained 2D network, as ``minicnn predict`` does:
-
-    ras, ras_affine, back = data.to_ras(image, affine)          # RAS+ voxel order
-    shape, ratios = data.grid_for_voxel_size(ras.shape, data.voxel_sizes(ras_affine), 2.0)
-    volume = data.resample(ras, ratios, shape)                   # 2 mm voxels
-    volume = data.scale_by_brain_percentile(volume)             # as minicnn train
-    prob = data.segment_views(model, volume, ["axial", "coronal", "sagittal"],
-                              multiple=8, margin=4)             # (X, Y, Z, K), averaged
+A whole volume through a trained 2D network (in one or more views, with
+the model card, as ``minicnn predict`` does) is ``minicnn.segmentation``,
+built on these functions.
 
 One concept per module: ``nifti`` (I/O), ``orientation`` (voxel order and
 size from the affine), ``normalize``, ``slicing``, ``padding``, ``labels``,
-``splits``, ``reassemble``, ``segment`` (a volume through a 2D network,
-in one or more views), ``quality`` (does an input look like a skull-stripped
-T1?), ``interpolate`` (sampling and resampling), ``augment``, ``batches``,
-``synth`` (synthetic subjects). The embedded template lives in
-``minicnn.datasets``.
+``splits``, ``reassemble``, ``quality`` (does an input look like a
+skull-stripped T1?), ``interpolate`` (sampling and resampling),
+``augment``, ``batches``, ``synth`` (synthetic subjects). The embedded
+template lives in ``minicnn.datasets``.
 """
 from .augment import Augmenter, left_right_axis
 from .batches import BatchIterator
@@ -36,11 +30,9 @@ from .nifti import NiftiError, load_nifti, load_pair, save_nifti
 from .normalize import (clip_percentiles, minmax, scale_by_brain_percentile, zscore,
                         zscore_minmax)
 from .orientation import from_ras, to_ras, voxel_sizes
-from .padding import Margins, crop_to_multiple, pad_to_multiple, undo_margins
+from .padding import Margins, crop_to_multiple, pad_to_multiple, pad_to_shape, undo_margins
 from .reassemble import patches_to_volume, slices_to_volume
 from .quality import Finding, check_input
-from .segment import (VIEWS, brain_bounding_box, padded_slice_shape, segment_views,
-                      segment_volume, view_axes)
 from .slicing import extract_patches, extract_slices, random_crops
 from .splits import Fold, kfold, split_positions, split_subjects
 from . import synth
@@ -53,10 +45,8 @@ __all__ = [
     "NiftiError", "load_nifti", "load_pair", "save_nifti",
     "clip_percentiles", "minmax", "scale_by_brain_percentile", "zscore", "zscore_minmax",
     "from_ras", "to_ras", "voxel_sizes",
-    "Margins", "crop_to_multiple", "pad_to_multiple", "undo_margins",
+    "Margins", "crop_to_multiple", "pad_to_multiple", "pad_to_shape", "undo_margins",
     "patches_to_volume", "slices_to_volume", "Finding", "check_input",
-    "VIEWS", "brain_bounding_box", "padded_slice_shape", "segment_views", "segment_volume",
-    "view_axes",
     "extract_patches", "extract_slices", "random_crops",
     "Fold", "kfold", "split_positions", "split_subjects",
     "synth", "SynthGenerator", "synth_slices",

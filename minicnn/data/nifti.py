@@ -162,14 +162,16 @@ def _storable(array):
     return array
 
 
-def save_nifti(path, array, affine, header=None, dtype=None):
+def save_nifti(path, array, affine, header=None, dtype=None, description=None):
     """Write `array` to `path` (.nii or .nii.gz) with voxel-to-mm `affine`.
 
-    header : optional header of the image the array was computed from; its
-             metadata (units, qform/sform codes, orientation) is kept, with the
-             shape and dtype updated to match `array`.
-    dtype  : the dtype to store; default: the array's own, except bool ->
-             uint8 and 64-bit integers -> int32 (checked to fit).
+    header      : optional header of the image the array was computed from;
+                  its metadata (units, qform/sform codes, orientation) is
+                  kept, with the shape and dtype updated to match `array`.
+    dtype       : the dtype to store; default: the array's own, except bool
+                  -> uint8 and 64-bit integers -> int32 (checked to fit).
+    description : text for the header's 'descrip' field (ASCII, at most 79
+                  characters, as NIfTI-1 holds).
     Returns the path written.
     """
     path = _check_path(path, "path", must_exist=False)
@@ -194,6 +196,11 @@ def save_nifti(path, array, affine, header=None, dtype=None):
     if header is None:
         img.header.set_xyzt_units("mm")
     img.header.set_data_dtype(array.dtype)
+    if description is not None:
+        if not description.isascii() or len(description) > 79:
+            raise ValueError(f"description must be ASCII text of at most 79 characters, "
+                             f"got {description!r}")
+        img.header["descrip"] = description.encode("ascii")
     try:
         # nibabel gzips when the name ends in .gz: the temporary name ends
         # as `path` does.

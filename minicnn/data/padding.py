@@ -53,22 +53,31 @@ def _axes(x, axes):
     return axes
 
 
+def _centred(x, axes, targets):
+    """The Margins that take each axis of `axes` to its target size, centred:
+    a change of t splits t // 2 before and t - t // 2 after."""
+    before, after = [], []
+    for a, target in zip(axes, targets):
+        change = target - x.shape[a]
+        sign = 1 if change >= 0 else -1
+        before.append(sign * (abs(change) // 2))
+        after.append(sign * (abs(change) - abs(change) // 2))
+    return Margins(axes, tuple(before), tuple(after), x.shape)
+
+
 def _margins(x, multiple, axes, grow):
     x = as_array(x, "x")
     multiple = positive_int(multiple, "multiple")
     axes = _axes(x, axes)
-    before, after = [], []
+    targets = []
     for a in axes:
         n = x.shape[a]
         target = -(-n // multiple) * multiple if grow else (n // multiple) * multiple
         if target == 0:
             raise ValueError(f"axis {a} has size {n} < multiple={multiple}: "
                              "cropping would leave nothing; pad instead")
-        total = abs(target - n)
-        sign = 1 if grow else -1
-        before.append(sign * (total // 2))
-        after.append(sign * (total - total // 2))
-    return x, Margins(axes, tuple(before), tuple(after), x.shape)
+        targets.append(target)
+    return x, _centred(x, axes, targets)
 
 
 def _apply(x, margins, fill):
@@ -87,6 +96,20 @@ def pad_to_multiple(x, multiple, axes=(1, 2), fill=0):
     Returns (padded, margins). Default axes (1, 2) are H and W of NHWC.
     """
     x, margins = _margins(x, multiple, axes, grow=True)
+    return _apply(x, margins, fill), margins
+
+
+def pad_to_shape(x, shape, axes=(1, 2), fill=0):
+    """Pad `axes` of x with `fill`, centred, up to the sizes in `shape` (one
+    per axis, each at least the axis's size). Returns (padded, margins), as
+    ``pad_to_multiple`` does: samples of several sizes padded to one."""
+    x = as_array(x, "x")
+    axes = _axes(x, axes)
+    shape = tuple(positive_int(n, "shape") for n in shape)
+    if len(shape) != len(axes) or any(n < x.shape[a] for a, n in zip(axes, shape)):
+        raise ValueError(f"shape must give one size per axis {axes}, each at least the "
+                         f"array's ({tuple(x.shape[a] for a in axes)}), got {shape}")
+    margins = _centred(x, axes, shape)
     return _apply(x, margins, fill), margins
 
 

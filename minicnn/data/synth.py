@@ -85,6 +85,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import datasets
 from .._validate import positive_int
 from ..rng import make_rng
 from ._acquisition import convolve, neighbours, profile, through_plane
@@ -226,8 +227,7 @@ class SynthGenerator:
                  max_rotation=15.0, max_shift=4.0, elastic_std=3.0, gamma_std=0.25,
                  bias_std=0.2, bias_grid=4, max_thickness=0.0, max_blur=0.0, max_noise=0.03):
         if template is None:
-            from ..datasets import icbm152
-            template = icbm152(resolution=2)
+            template = datasets.icbm152(resolution=2)
         if getattr(template, "tissue", None) is None or getattr(template, "t1", None) is None:
             raise ValueError("template must have .t1 and .tissue (probability maps), like "
                              "datasets.icbm152(resolution=1 or 2)")

@@ -31,6 +31,7 @@ import numpy as np
 from .. import initializers
 from .._validate import as_array
 from ..config import resolve_dtype
+from .symbolic import call_symbolic, is_symbolic
 
 _name_counts = defaultdict(int)
 
@@ -91,7 +92,7 @@ class Layer(ABC):
         self.input_shape = None        # (None, H, W, C) once built
         self._cache = None
         self._output_shape = None      # shape of the last forward output
-        # Set when the layer is called on symbolic tensors (layers.core):
+        # Set when the layer is called on symbolic tensors (layers.symbolic):
         self._inbound = None           # the SymbolicTensors it was called on
         self.output = None             # the SymbolicTensor it produced
 
@@ -121,8 +122,7 @@ class Layer(ABC):
     def __call__(self, inputs, training=False):
         """``layer(x)`` runs ``forward`` on arrays; on the symbolic tensors of
         ``layers.Input`` it records a node of a model graph instead (see
-        ``minicnn.layers.core``)."""
-        from .core import call_symbolic, is_symbolic  # core imports this module
+        ``minicnn.layers.symbolic``)."""
         if is_symbolic(inputs):
             return call_symbolic(self, inputs)
         return self.forward(inputs, training=training)

@@ -32,7 +32,8 @@ This is the multivariate chain rule, and the only bookkeeping a graph needs
 beyond a plain stack of layers.
 """
 from ..layers.base import AtLogits
-from ..layers.core import InputLayer, SymbolicTensor
+from ..layers.core import InputLayer
+from ..layers.symbolic import SymbolicTensor
 
 
 def _as_tensor_list(tensors, what):

@@ -30,7 +30,8 @@ built with the same code, so weights move both ways::
 import numpy as np
 
 from ..layers.base import Layer, unique_name
-from ..layers.core import Input, InputLayer, SymbolicTensor
+from ..layers.core import Input, InputLayer
+from ..layers.symbolic import SymbolicTensor
 from . import saving, summary as summary_module
 from .graph import layer_order, run_backward, run_forward
 from .training import TrainingMixin
@@ -38,6 +39,8 @@ from .training import TrainingMixin
 
 class Model(TrainingMixin):
     """A functional model: the layers between `inputs` and `outputs`."""
+
+    summary_connections = True      # summary() lists each layer's inputs (not Sequential's)
 
     def __init__(self, inputs, outputs, name=None):
         self.name = name if name is not None else unique_name("Functional")
@@ -213,6 +216,8 @@ class Sequential(Model):
     is built at once; without the ``Input`` the model is built from the
     first data it sees (or an explicit ``build((None, H, W, C))``).
     """
+
+    summary_connections = False     # each layer reads the one above, as Keras shows it
 
     def __init__(self, layers=None, name=None):
         self.name = name if name is not None else unique_name("Sequential")

@@ -53,8 +53,7 @@ def _rows(model, connected):
 
 def summary_lines(model, line_length=None):
     """The lines of the summary table, as a list of strings."""
-    from .model import Sequential   # model imports this module
-    connected = not isinstance(model, Sequential)
+    connected = model.summary_connections
     header = ["Layer (type)", "Output Shape", "Param #"]
     if connected:
         header.append("Connected to")

@@ -8,7 +8,7 @@ command, the machine, the checksums and the held-out Dice; ``python -m
 minicnn.pretrained.build`` trains it again). Three files make the model:
 
     model.npz    the weights, stored as float16 (half the size); loaded as float32
-    model.json   its model card (``minicnn.cli.recipe``, version 2) with two more
+    model.json   its model card (``minicnn.segmentation.card``, version 2) with two more
                  fields: "weights_dtype": "float16" and "notice": "NOTICE.txt"
     NOTICE.txt   the ICBM 2009a template's copyright and permission notice and
                  citations: the weights derive from the template (they were
@@ -20,7 +20,7 @@ absent (a checkout with the model deleted), ``weights_path()`` raises and
 anything else.
 
 A model trained by ``minicnn train`` (or a script that writes the weights
-and card with ``recipe.save_model``) becomes the shipped one with
+and card with ``segmentation.save_model``) becomes the shipped one with
 
     from minicnn import pretrained
     pretrained.export("minicnn-train/model.npz")        # into this folder
@@ -40,8 +40,8 @@ import os
 import numpy as np
 
 from .. import files
-from ..cli import recipe
 from ..datasets import icbm152_notice
+from ..segmentation import card as cards
 
 DIRECTORY = os.path.dirname(os.path.abspath(__file__))
 WEIGHTS, NOTICE = "model.npz", "NOTICE.txt"
@@ -75,7 +75,7 @@ def export(weights, folder=None):
     weights, the card (version 2) with "weights_dtype" and "notice", and
     NOTICE.txt. Returns the path of the written .npz."""
     folder = DIRECTORY if folder is None else os.fspath(folder)
-    card = recipe.load_card(weights)              # a version 1 card gains its views
+    card = cards.load_card(weights)              # a version 1 card gains its views
     with np.load(weights, allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
     for key, array in arrays.items():
@@ -88,8 +88,8 @@ def export(weights, folder=None):
     path = os.path.join(folder, WEIGHTS)
     with files.atomic_path(path) as tmp:
         np.savez(tmp, **arrays)
-    card = {**card, "version": recipe.CARD_VERSION, "weights_dtype": "float16",
+    card = {**card, "version": cards.CARD_VERSION, "weights_dtype": "float16",
             "notice": NOTICE}
-    recipe.write_json(recipe.card_path(path), card)
+    cards.write_json(cards.card_path(path), card)
     files.write_text(os.path.join(folder, NOTICE), DERIVATION + icbm152_notice())
     return path

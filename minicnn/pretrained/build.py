@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,8 +33,7 @@ import time
 import numpy as np
 
 from .. import __version__
-from ..cli import main as cli_main
-from ..cli import recipe
+from ..segmentation import write_json
 from . import DIRECTORY, export
 
 COMMAND = ["train", "--resolution", "1", "--views", "all", "--epochs", "8",
@@ -64,8 +64,10 @@ def cpu_name():
 
 
 def train(out):
-    """Run COMMAND into `out`; return its metrics.json content."""
-    status = cli_main(COMMAND + ["--out", out])
+    """Run COMMAND into `out`, as a command (a child process: this script
+    builds an artefact with the command line, it is not library code);
+    return its metrics.json content."""
+    status = subprocess.run([sys.executable, "-m", "minicnn", *COMMAND, "--out", out]).returncode
     if status != 0:
         raise SystemExit(f"minicnn {' '.join(COMMAND)} failed with status {status}")
     with open(os.path.join(out, "metrics.json"), encoding="utf-8") as f:
@@ -99,7 +101,7 @@ def build(out, folder=DIRECTORY):
         "dice_tolerance": DICE_TOLERANCE,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    recipe.write_json(os.path.join(folder, RECORD), record)
+    write_json(os.path.join(folder, RECORD), record)
     print(f"exported {shipped}; recorded {RECORD} (sha256 {record['sha256_shipped_weights']})")
     return record
 

@@ -4,8 +4,8 @@ into the input grid."""
 import numpy as np
 import pytest
 
-from minicnn.data import (VIEWS, brain_bounding_box, padded_slice_shape, segment_views,
-                          segment_volume, view_axes)
+from minicnn.segmentation import (VIEWS, brain_bounding_box, padded_slice_shape,
+                                  segment_views, segment_volume, view_axes)
 
 
 class ThresholdNetwork:

@@ -1,4 +1,5 @@
-"""What ``minicnn train`` feeds the network: subjects, views, slices and crops.
+"""The main job's data, what ``minicnn train`` feeds the network: subjects,
+views, slices and crops.
 
 Subjects (subject k of seed s is always the same brain, ``minicnn.data.synth``):
 
@@ -31,7 +32,8 @@ import math
 import numpy as np
 
 from .. import data
-from . import recipe
+from .card import normalise
+from .views import padded_slice_shape, view_axes
 
 VAL_FIRST, TEST_FIRST = 1000, 2000   # validation and held-out subject ids start here
 
@@ -61,7 +63,7 @@ class Sampler:
 
     def __init__(self, generator, card, per_view, crop, affine, seed):
         self.generator, self.card = generator, card
-        self.axes = data.view_axes(card["views"])
+        self.axes = view_axes(card["views"])
         self.per_view, self.crop, self.seed = per_view, crop, seed
         self.flip = {a: data.left_right_axis(affine, a) for a in self.axes}
         multiple = card["pad_multiple"]
@@ -71,7 +73,7 @@ class Sampler:
                                  "the network's poolings divide")
             self.shape = (crop, crop)
         else:                         # every view padded to the largest padded plane
-            planes = [data.padded_slice_shape(generator.shape, a, multiple) for a in self.axes]
+            planes = [padded_slice_shape(generator.shape, a, multiple) for a in self.axes]
             self.shape = tuple(max(p[i] for p in planes) for i in (0, 1))
 
     def samples_per_subject(self):
@@ -87,7 +89,7 @@ class Sampler:
         xs, ys = [], []
         for a in self.axes:
             x, y, _ = self.generator.slices(k, axis=a)                 # (n, H, W, 1), (n, H, W)
-            x = recipe.normalise(x, self.card)                        # statistics of the volume
+            x = normalise(x, self.card)                        # statistics of the volume
             keep = np.flatnonzero(y.reshape(len(y), -1).any(axis=1))
             keep = keep[np.linspace(0, len(keep) - 1, self.per_view).round().astype(int)]
             rng = np.random.default_rng([self.seed, k, a])
@@ -95,7 +97,8 @@ class Sampler:
             if self.crop:
                 x, y, _ = data.random_crops(x, y, self.shape, seed=int(rng.integers(2**31)))
             else:
-                x, y = _pad_to(x, self.shape), _pad_to(y, self.shape)
+                x = data.pad_to_shape(x, self.shape)[0]
+                y = data.pad_to_shape(y, self.shape)[0]
             flip = self.flip[a]
             if flip is not None:                                       # mirror a random half
                 mirrored = rng.random(len(x)) < 0.5
@@ -104,15 +107,6 @@ class Sampler:
             xs.append(x)
             ys.append(y)
         return np.concatenate(xs), np.concatenate(ys)
-
-
-def _pad_to(a, shape):
-    """Zero-pad axes 1 and 2 of `a` to `shape`, the odd extra row or column at
-    the bottom or right, as ``data.pad_to_multiple`` centres them."""
-    (h, w), (th, tw) = a.shape[1:3], shape
-    pads = [(0, 0), ((th - h) // 2, th - h - (th - h) // 2),
-            ((tw - w) // 2, tw - w - (tw - w) // 2)] + [(0, 0)] * (a.ndim - 3)
-    return np.pad(a, pads)
 
 
 class EpochBlocks:

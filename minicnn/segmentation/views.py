@@ -46,9 +46,7 @@ is not run: its voxels count as background, e_0, in the average.
 import numpy as np
 
 from .._validate import as_array, positive_int
-from .padding import pad_to_multiple, undo_margins
-from .reassemble import slices_to_volume
-from .slicing import extract_slices
+from ..data import extract_slices, pad_to_multiple, slices_to_volume, undo_margins
 
 VIEWS = {"sagittal": 0, "coronal": 1, "axial": 2}   # view -> the RAS+ axis across its slices
 
@@ -148,3 +146,18 @@ def segment_views(model, volume, views, multiple, margin=0, batch_size=16):
         prob[box] += part
     prob[box] /= len(axes)
     return prob
+
+
+def parse_views(text):
+    """'all', or comma-separated distinct view names -> 'all' or a list of
+    names. What 'all' means is the caller's: every view there is (training)
+    or every view a model's card lists (prediction)."""
+    if text == "all":
+        return text
+    views = [v.strip() for v in str(text).split(",")]
+    try:
+        view_axes(views)
+    except ValueError:
+        raise ValueError(f"expected 'all' or view names among {', '.join(VIEWS)} "
+                         f"(comma-separated, each once), got {text!r}") from None
+    return views

@@ -1,6 +1,6 @@
 """What a trained model needs besides its weights: the model card.
 
-``minicnn train`` writes two files side by side:
+``minicnn train`` (and ``save_model``) writes two files side by side:
 
     model.npz     the weights (``model.save_weights``; layer classes and shapes inside)
     model.json    the model card: how to rebuild the network and how to feed it
@@ -19,11 +19,11 @@ holds::
      "crop_margin_mm": 8.0,                    slices are cut from the brain's box grown by this
      "normalisation": {...}}                   how the volumes were scaled, see below
 
-Views are named as in ``minicnn.data.VIEWS``: sagittal, coronal and axial
+Views are named as in ``minicnn.segmentation.VIEWS``: sagittal, coronal and axial
 slices lie across RAS+ voxel axes 0, 1 and 2. ``minicnn predict`` runs the
 network along every view the card lists (or those asked for, never one it
 lists not) and averages the class probabilities
-(``minicnn.data.segment_views``).
+(``minicnn.segmentation.segment_views``).
 
 Version 1 cards, written before views, lack "views" and "crop_margin_mm":
 ``load_card`` reads them as trained on the one view of their "axis", with
@@ -47,6 +47,7 @@ import numbers
 import os
 
 from .. import data, files, models
+from .views import VIEWS, view_axes
 
 CARD_FORMAT = "minicnn-model-card"
 CARD_VERSION = 2
@@ -58,7 +59,7 @@ READABLE_VERSIONS = (1, 2)
 # whole-slice labels (moving the crop moves the U-Net's pooling grid) and
 # no Dice in its third decimal.
 CROP_MARGIN_MM = 8.0
-AXIS_VIEWS = {axis: view for view, axis in data.VIEWS.items()}   # 2 -> "axial"
+AXIS_VIEWS = {axis: view for view, axis in VIEWS.items()}   # 2 -> "axial"
 
 # name: (builder in minicnn.models, its arguments, what it is)
 MODELS = {
@@ -106,10 +107,10 @@ def build(card, input_shape):
 def new_card(name, class_names, axis, voxel_mm, views=None):
     """The card of a model `name` (a key of MODELS) about to be trained on
     slices along `axis` and, if given, other `views` too (names of
-    ``data.VIEWS``, the view of `axis` among them; default: that view only)."""
+    ``VIEWS``, the view of `axis` among them; default: that view only)."""
     builder, arguments, _ = MODELS[name]
     views = [AXIS_VIEWS[axis]] if views is None else list(views)
-    data.view_axes(views)                                  # names checked
+    view_axes(views)                                  # names checked
     if AXIS_VIEWS[axis] not in views:
         raise ValueError(f"views {views} must include {AXIS_VIEWS[axis]!r}, the view of "
                          f"axis {axis}")
@@ -175,7 +176,7 @@ def load_card(weights_path):
         raise ValueError(f"model card {path!r} is incomplete or names an unknown builder "
                          f"(missing {missing}, builder {card.get('builder')!r})")
     try:
-        data.view_axes(card["views"])
+        view_axes(card["views"])
     except (TypeError, ValueError) as err:
         raise ValueError(f"model card {path!r}: {err}") from None
     margin = card["crop_margin_mm"]

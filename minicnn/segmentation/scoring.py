@@ -13,47 +13,42 @@ ones included: a prediction of tissue outside the brain counts against it.
 """
 import numpy as np
 
-from .. import data, metrics
-from . import recipe
+from .. import metrics
+from .scan import segment_at_card_voxels
 
 BAR = {"mean_dice": 0.85, "GM": 0.90, "WM": 0.90}
 SHORT = ("background", "CSF", "GM", "WM")
-MONTAGE_FRACTIONS = (0.4, 0.65)   # where the montage's slices sit in the brain
 
 
 def segment(model, card, image):
-    """Normalised image and predicted labels (uint8) of one whole volume at the
-    card's voxel size, segmented as ``minicnn predict`` does: along every
-    view of the card, probabilities averaged."""
-    normalised = recipe.normalise(image, card)
-    prob = data.segment_views(model, normalised, card["views"], card["pad_multiple"],
-                              recipe.crop_margin_voxels(card, card["voxel_mm"]))
-    return normalised, prob.argmax(axis=-1).astype(np.uint8)
+    """Normalised image and predicted labels (uint8) of one whole RAS+ volume
+    at the card's voxel size, segmented as ``minicnn predict`` does: along
+    every view of the card, probabilities averaged."""
+    normalised, probabilities = segment_at_card_voxels(model, card, image)
+    return normalised, probabilities.argmax(axis=-1).astype(np.uint8)
 
 
 def synthetic_subjects(model, card, generator, ids):
     """Scores of held-out synthetic subjects (pooled and per subject), and
-    montage rows from the first one."""
-    truths, preds, per_subject, rows = [], [], [], []
+    the first one's (normalised image, labels, prediction) to look at."""
+    truths, preds, per_subject, first = [], [], [], None
     for k in ids:
         image, labels = generator.volume(k, axis=card["axis"])      # (X, Y, Z) each
         normalised, pred = segment(model, card, image)
         truths.append(labels)
         preds.append(pred)
         per_subject.append({"subject": k, **scores([labels], [pred], card["n_classes"])})
-        if not rows:
-            rows = montage_rows(f"synthetic subject {k}", normalised, labels, pred,
-                                card["axis"])
+        if first is None:
+            first = (normalised, labels, pred)
     pooled = scores(truths, preds, card["n_classes"])
-    return {"subjects": list(ids), **pooled, "per_subject": per_subject}, rows
+    return {"subjects": list(ids), **pooled, "per_subject": per_subject}, first
 
 
 def template(model, card, icbm):
-    """Scores on the ICBM template's whole volume, its predicted labels and
-    montage rows."""
+    """Scores on the ICBM template's whole volume, and its (normalised image,
+    predicted labels)."""
     normalised, pred = segment(model, card, icbm.t1)
-    rows = montage_rows("ICBM152 template", normalised, icbm.labels, pred, card["axis"])
-    return scores([icbm.labels], [pred], card["n_classes"]), pred, rows
+    return scores([icbm.labels], [pred], card["n_classes"]), (normalised, pred)
 
 
 def scores(truths, preds, n_classes):
@@ -75,15 +70,3 @@ def meets_bar(result):
     dice = result["dice"]
     return bool(result["mean_dice"] >= BAR["mean_dice"] and dice["GM"] >= BAR["GM"]
                 and dice["WM"] >= BAR["WM"])
-
-
-def montage_rows(source, image, labels, pred, axis):
-    """(title, image, label, prediction) slices at MONTAGE_FRACTIONS of the brain."""
-    positions = np.flatnonzero(np.moveaxis(labels, axis, 0).reshape(labels.shape[axis], -1)
-                               .any(axis=1))
-    rows = []
-    for fraction in MONTAGE_FRACTIONS:
-        p = int(positions[int(round(fraction * (len(positions) - 1)))])
-        rows.append((f"{source}, slice {p}", np.take(image, p, axis),
-                     np.take(labels, p, axis), np.take(pred, p, axis)))
-    return rows

@@ -1,10 +1,10 @@
-"""What minicnn train feeds the network (minicnn.cli.job_data): subjects per
-epoch, K samples per subject and view, whole slices or crops, flips."""
+"""What minicnn train feeds the network (minicnn.segmentation.job): subjects
+per epoch, K samples per subject and view, whole slices or crops, flips."""
 import numpy as np
 import pytest
 
-from minicnn import data, datasets
-from minicnn.cli import job_data, recipe
+from minicnn import data, datasets, segmentation
+from minicnn.segmentation import job
 
 
 @pytest.fixture(scope="module")
@@ -13,10 +13,10 @@ def template():
 
 
 def _sampler(template, views, per_view=5, crop=0, seed=0):
-    card = recipe.new_card("unet-small", template.class_names, data.VIEWS[views[0]],
-                           2.0, views=views)
+    card = segmentation.new_card("unet-small", template.class_names,
+                                 segmentation.VIEWS[views[0]], 2.0, views=views)
     generator = data.SynthGenerator(template, seed=3)
-    return job_data.Sampler(generator, card, per_view, crop, template.affine, seed)
+    return job.Sampler(generator, card, per_view, crop, template.affine, seed)
 
 
 def test_whole_slices_of_several_views_share_the_largest_padded_plane(template):
@@ -58,14 +58,14 @@ def test_only_views_that_show_left_and_right_are_mirrored(template):
     raw_x, raw_y, _ = generator.slices(0, axis=0)
     keep = np.flatnonzero(raw_y.reshape(len(raw_y), -1).any(axis=1))
     keep = keep[np.linspace(0, len(keep) - 1, 20).round().astype(int)]
-    expected = job_data._pad_to(raw_y[keep].astype(np.uint8), plain.shape)
+    expected = data.pad_to_shape(raw_y[keep].astype(np.uint8), plain.shape)[0]
     assert np.array_equal(y, expected)
     axial = _sampler(template, ["axial"], per_view=20)
     x, y = axial.subjects([0])
     raw_x, raw_y, _ = generator.slices(0, axis=2)
     keep = np.flatnonzero(raw_y.reshape(len(raw_y), -1).any(axis=1))
     keep = keep[np.linspace(0, len(keep) - 1, 20).round().astype(int)]
-    straight = job_data._pad_to(raw_y[keep].astype(np.uint8), axial.shape)
+    straight = data.pad_to_shape(raw_y[keep].astype(np.uint8), axial.shape)[0]
     same = [np.array_equal(a, b) for a, b in zip(y, straight)]
     # the left-right axis is H of axial slices; a seeded coin picks which
     mirrored = [np.array_equal(a, np.flip(b, axis=0)) for a, b in zip(y, straight)]
@@ -75,7 +75,7 @@ def test_only_views_that_show_left_and_right_are_mirrored(template):
 
 def test_each_epoch_trains_on_its_own_subjects(template):
     sampler = _sampler(template, ["axial"], per_view=3)
-    epochs = job_data.EpochBlocks(sampler, [[0, 1], [2, 3]], batch_size=4, n_classes=4,
+    epochs = job.EpochBlocks(sampler, [[0, 1], [2, 3]], batch_size=4, n_classes=4,
                                   seed=0)
     assert epochs.n_samples == 6 and len(epochs) == 2
     first = np.concatenate([xb for xb, _ in epochs])
@@ -90,7 +90,7 @@ def test_each_epoch_trains_on_its_own_subjects(template):
 
 
 def test_subject_ids_are_disjoint_and_refuse_overlaps():
-    train, val, test = job_data.subject_ids(3, 2, 2, 1)
+    train, val, test = job.subject_ids(3, 2, 2, 1)
     assert train == list(range(6)) and val == [1000, 1001] and test == [2000]
     with pytest.raises(ValueError, match="would reach the validation subjects"):
-        job_data.subject_ids(600, 2, 1, 1)
+        job.subject_ids(600, 2, 1, 1)
