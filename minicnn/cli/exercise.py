@@ -97,7 +97,7 @@ def _solution(args):
 
 
 def _zoo(args):
-    found = exercises.zoo(args.name)
+    found = exercises.run_zoo(args.name)
     print("\nthe zoo, level by level:")
     for entry, report in found:
         failed = report.failed

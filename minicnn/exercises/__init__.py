@@ -20,11 +20,10 @@ From the shell (``minicnn exercise --help``) or from Python, a notebook too::
 The learner's code always runs in a child process (``sandbox``), so an
 endless loop or a crash cannot hang or end the checker; a function passed
 from a notebook goes there as its source (``inspect.getsource``), with the
-notebook's imports and helper functions it uses. ``zoo`` runs the checker
+notebook's imports and helper functions it uses. ``run_zoo`` runs the checker
 on deliberately wrong kernels (``minicnn/exercises/zoo``). docs/exercises.md
 is the guide.
 """
-import importlib
 import inspect
 import os
 import tempfile
@@ -32,9 +31,10 @@ import time
 import types
 from dataclasses import dataclass, field
 
-from . import catalogue, progress, stubs
+from . import catalogue, level4, progress, stubs, zoo as bug_zoo
 from .errors import ExerciseError, LearnerError
 from .levels import Checker, Level
+from .notebook import source_file
 from .sandbox import Sandbox
 
 DEFAULT_DIR = "minicnn-exercises"
@@ -95,9 +95,9 @@ def check(target, exercise=None, quick=False, level=None, say=print, random_case
     try:
         _levels_1_to_3(exercise, path, run, report, say, random_cases)
         if 4 in run and report.passed:
-            from . import level4
             started = time.perf_counter()
-            report.levels.append(level4.run(exercise, path, say, network))
+            folder = os.path.abspath(DEFAULT_DIR) if temporary else None
+            report.levels.append(level4.run(exercise, path, say, network, folder))
             say(f"  ({time.perf_counter() - started:.0f} s)")
     finally:
         if temporary:
@@ -111,10 +111,9 @@ def check(target, exercise=None, quick=False, level=None, say=print, random_case
     return report
 
 
-def zoo(name=None, say=print):
+def run_zoo(name=None, say=print):
     """Run levels 1-3 on the bug zoo's entries (all, those of exercise `name`,
     or the entry `name`); returns [(entry, Report)]."""
-    bug_zoo = importlib.import_module(".zoo", __name__)    # this function shadows the name
     chosen = bug_zoo.entries(name)
     if not chosen:
         raise ExerciseError(f"no zoo entry or exercise {name!r} in the zoo; it has "
@@ -174,7 +173,6 @@ def _resolve(target, name):
     if name is None:
         raise ExerciseError("say which exercise these functions are for: "
                             "check(function, 'conv2d_forward')")
-    from .notebook import source_file
     exercise = catalogue.get(name)
     folder = tempfile.TemporaryDirectory(prefix="minicnn-exercise-")
     try:
@@ -185,5 +183,5 @@ def _resolve(target, name):
     return exercise, path, folder
 
 
-__all__ = ["catalogue", "check", "start", "solution", "zoo", "Report", "ExerciseError",
+__all__ = ["catalogue", "check", "start", "solution", "run_zoo", "Report", "ExerciseError",
            "DEFAULT_DIR"]

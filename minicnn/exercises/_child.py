@@ -32,6 +32,8 @@ import traceback
 
 import numpy as np
 
+from . import training
+
 HEADER = struct.Struct("<Q")
 PLAIN = (type(None), bool, int, float, complex, str, np.generic)
 
@@ -101,6 +103,8 @@ class Child:
         return value
 
     def load(self, path, names):
+        if path is None:                         # no learner: the library's own run
+            return ("loaded", {})
         self.path = os.path.abspath(path)
         sys.path.insert(0, os.path.dirname(self.path))   # the learner's own helper files
         spec = importlib.util.spec_from_file_location("learner_" + os.path.basename(
@@ -140,8 +144,7 @@ class Child:
         if kind == "forget":
             self.kept.clear()
             return ("value", None, {})
-        if kind == "task":
-            from . import training          # the learner's training run (level 4)
+        if kind == "task":                       # level 4's training run
             result = training.run_in_child(self.module, request[2],
                                            lambda text: send(replies, ("progress", text)))
             return ("value", result, {})

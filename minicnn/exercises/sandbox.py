@@ -47,14 +47,16 @@ def child_environment():
 
 
 class Sandbox:
-    """A child process holding the learner's file (see the module docstring).
+    """A child process holding the learner's file (see the module docstring);
+    with `path` None, no file: the library's own runs (level 4's reference).
 
     `signatures` maps each asked-for function name to its parameters, a list
     of (name, kind, default repr), or None where the file has no such function.
     """
 
-    def __init__(self, path, functions, timeout=CALL_TIMEOUT):
-        self.path, self.timeout = os.path.abspath(path), timeout
+    def __init__(self, path, functions, timeout=None):
+        self.path = None if path is None else os.path.abspath(path)
+        self.timeout = CALL_TIMEOUT if timeout is None else timeout
         self.last_changed = {}
         self.changes = []          # (function name, positions it changed), call by call
         self._output = tempfile.TemporaryFile()
@@ -152,8 +154,10 @@ class Sandbox:
         return remote
 
     def forget(self):
-        """Let the child drop the objects it keeps for this process (caches)."""
-        self._request(("forget",), "forgetting")
+        """Let the child drop the objects it keeps for this process (caches);
+        nothing to do once it has ended."""
+        if self._process.poll() is None:
+            self._request(("forget",), "forgetting")
 
     def task(self, name, arguments, timeout, progress=None):
         """Run a task of the child (level 4's training) with the learner's module."""
