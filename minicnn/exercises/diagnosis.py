@@ -165,29 +165,41 @@ def _mirrored(m, r, axes, q):
                                "adjoint without its flip?)")
 
 
+def _shifted_slices(shape, move, margin):
+    """(yours, the library's) index tuples overlapping when yours is the
+    library's moved by `move` [(axis, steps)], leaving `margin` entries out
+    at both ends of the overlap (where the moved windows meet the edge);
+    None when too little overlaps."""
+    mine, lib = [slice(None)] * len(shape), [slice(None)] * len(shape)
+    for axis, s in move:
+        overlap = shape[axis] - abs(s) - 2 * margin
+        if overlap < 2:
+            return None
+        start = max(s, 0) + margin
+        mine[axis] = slice(start, start + overlap)
+        lib[axis] = slice(start - s, start - s + overlap)
+    return tuple(mine), tuple(lib)
+
+
 def _shift(m, r, axes, q):
     spatial = _spatial(axes)
     bad = wrong_entries(m, r)
     moves = [((a, s),) for a in spatial for s in (1, -1, 2, -2)]
     moves += [((spatial[0], s), (spatial[1], t)) for s in (1, -1) for t in (1, -1)] \
         if len(spatial) == 2 else []
-    for move in moves:
-        mine, lib, inside = [slice(None)] * np.ndim(r), [slice(None)] * np.ndim(r), True
-        for axis, s in move:
-            if np.shape(r)[axis] <= abs(s) + 1:
-                inside = False
-                break
-            mine[axis] = slice(s, None) if s > 0 else slice(None, s)
-            lib[axis] = slice(None, -s) if s > 0 else slice(-s, None)
-        if not inside:
-            continue
-        mine, lib = tuple(mine), tuple(lib)
-        if bad[mine].sum() >= 2 and np.count_nonzero(r[lib]) >= 2 and \
-                _close(m[mine], r[lib]):
-            words = ", ".join(f"{axes[a]} by {abs(s)} ({'yours ahead' if s > 0 else 'yours behind'})"
-                              for a, s in move)
-            return Finding("shift", f"the library's shifted along {words}: an off-by-one in "
-                           "the padding or the output size")
+    for margin, edges in ((0, ""), (1, ", away from the edges")):
+        for move in moves:
+            found = _shifted_slices(np.shape(r), move, margin)
+            if found is None:
+                continue
+            mine, lib = found
+            if bad[mine].sum() >= 2 and np.count_nonzero(r[lib]) >= 2 and \
+                    _close(m[mine], r[lib]):
+                words = ", ".join(f"{axes[a]} by {abs(s)} "
+                                  f"({'yours ahead' if s > 0 else 'yours behind'})"
+                                  for a, s in move)
+                return Finding("shift", f"the library's shifted along {words}{edges}: an "
+                               "off-by-one in the padding, the output size or an index")
 
 
 def _extra_or_missing(m, r, axes, q):

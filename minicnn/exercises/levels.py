@@ -139,9 +139,10 @@ class Checker:
                 return (f"{name} has shape {got.shape}, expected {want.shape}"
                         + (f" ({finding.text})" if finding else ""))
             if got.dtype != dtype:
-                return (f"{name} is {got.dtype} for {np.dtype(dtype).name} inputs: float32 in, "
-                        f"{np.dtype(dtype).name} out (an array made without dtype=, such as "
-                        "np.zeros(shape), is float64)")
+                given = np.dtype(dtype).name
+                return (f"{name} is {got.dtype} for {given} inputs: {given} in, {got.dtype} "
+                        f"out, where the library keeps {given} (an array made without "
+                        "dtype=, such as np.zeros(shape), is float64)")
         return None
 
     def _changed(self):

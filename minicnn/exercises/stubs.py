@@ -22,6 +22,7 @@ import types
 
 from .. import files
 from .errors import ExerciseError
+from .training import PLACEMENTS
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -95,6 +96,8 @@ def _header(exercise, what):
     example = exercise.examples[0]
     return (f"Exercise {exercise.name}: {exercise.title}.\n\n"
             f"{_wrap(exercise.concept)}\n\n{what}\n\n"
+            + _wrap(f"Level 4 trains a U-Net with it, as {PLACEMENTS[exercise.name].how}.")
+            + "\n\n"
             + _wrap(f"The example that teaches it: examples/{example}. Check this file with "
                     f"`minicnn exercise check {exercise.file_name}` (all four levels; "
                     "--quick: the first three), or from Python with "
