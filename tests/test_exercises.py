@@ -143,6 +143,17 @@ def test_bad_input_fails_level_1_in_one_line(case, tmp_path, monkeypatch, capsys
     assert "Traceback" not in out.out + out.err
 
 
+def test_an_output_that_is_not_numbers_fails_level_2_saying_so(tmp_path):
+    path = tmp_path / "relu_backward.py"
+    path.write_text("import numpy as np\n\n\ndef relu_backward(dy, cache):\n"
+                    "    dx = dy * (cache.x > 0)\n"
+                    "    return dx if len(dy) > 1 else np.full(dy.shape, None)\n")
+    lines, say = _lines()
+    report = exercises.check(str(path), quick=True, random_cases=False, say=say)
+    assert report.failed.number == 2, "\n".join(lines)
+    assert "dx is an array of objects, not numbers" in "\n".join(lines)
+
+
 def test_usage_errors_exit_2_in_one_line(tmp_path, capsys):
     assert main(["exercise", "check", str(tmp_path / "relu_backward.py")]) == 2
     assert main(["exercise", "start", "conv3d", "--dir", str(tmp_path)]) == 2

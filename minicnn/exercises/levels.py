@@ -49,6 +49,24 @@ class Level:
     text: str = ""                 # its one-line reason
 
 
+def numeric(value):
+    """`value` as a float64 array, or None when it is not numbers."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        return None
+    return array.astype(np.float64) if array.dtype.kind in "iufb" else None
+
+
+def described(value):
+    """What a value that is not an array of numbers is, for a message: 'a dict',
+    'an array of objects' (which the learner's process keeps)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of {value.dtype}"
+    name = getattr(value, "type_name", type(value).__name__)     # an Opaque's, or its own
+    return "an array of objects" if name == "ndarray" else f"a value of type {name}"
+
+
 def parameters(function):
     return list(inspect.signature(function).parameters.values())
 
@@ -126,13 +144,13 @@ class Checker:
             want, got = library[name], mine[name]
             if want is None:
                 if got is not None:
-                    return f"{name} is {type(got).__name__}, expected None (as the library " \
+                    return f"{name} is {described(got)}, expected None (as the library " \
                            "gives here)"
                 continue
             if np.ndim(want) == 0:
                 continue                                 # a loss value: checked as a number
             if not isinstance(got, np.ndarray):
-                return f"{name} is a {type(got).__name__}, expected a NumPy array"
+                return f"{name} is {described(got)}, expected a NumPy array"
             if got.shape != want.shape:
                 finding = shape_finding(name, got.shape, want.shape,
                                         self.harness.axes(name, {}))
@@ -191,9 +209,8 @@ class Checker:
                 return name
             if want is None:
                 continue
-            got = np.asarray(got)
-            if got.dtype.kind not in "iufb" or got.shape != np.shape(want) \
-                    or wrong_entries(got, want).any():
+            got = numeric(got)
+            if got is None or got.shape != np.shape(want) or wrong_entries(got, want).any():
                 return name
         return None
 
@@ -231,11 +248,12 @@ class Checker:
         if (want is None) != (got is None):
             return None, f"{name} is {'None' if got is None else 'given'}, the library's " \
                          f"{'None' if want is None else 'an array'}", []
-        got = np.asarray(got, dtype=np.float64) if np.asarray(got).dtype.kind in "iufb" else got
-        if not isinstance(got, np.ndarray) or got.shape != np.shape(want):
-            shape = getattr(got, "shape", type(got).__name__)
-            return (shape_finding(name, np.shape(got), np.shape(want), axes),
-                    f"{name} has shape {shape}, the library's {np.shape(want)}", [])
+        if numeric(got) is None:
+            return None, f"{name} is {described(got)}, not numbers", []
+        got = numeric(got)
+        if got.shape != np.shape(want):
+            return (shape_finding(name, got.shape, np.shape(want), axes),
+                    f"{name} has shape {got.shape}, the library's {np.shape(want)}", [])
         what_ifs = []
         for condition, conclusion, other in self.harness.what_ifs(args):
             try:
@@ -291,21 +309,21 @@ class Checker:
                 return self._fail(3, f"on {case.label}, {self._learner_text(err)}", "raised")
             finally:
                 self.box.forget()
-            for input_name, analytic, numeric in found:
+            for input_name, analytic, central in found:
                 label = f"d{input_name}"
-                if analytic is None or np.shape(analytic) != np.shape(numeric):
+                if analytic is None or np.shape(analytic) != np.shape(central):
                     return self._fail(3, f"{label} has shape {np.shape(analytic)}, expected "
-                                      f"{np.shape(numeric)}", "contract")
-                error = rel_error(analytic, numeric)
+                                      f"{np.shape(central)}", "contract")
+                error = rel_error(analytic, central)
                 errors.append(f"{label} {error:.1e}")
                 if not error <= GRADIENT_BOUND:
-                    axes = self._gradient_axes(label, case.config, np.ndim(numeric))
-                    finding = diagnose(label, analytic, numeric, axes,
+                    axes = self._gradient_axes(label, case.config, np.ndim(central))
+                    finding = diagnose(label, analytic, central, axes,
                                        self.harness.quantities(case.config))
                     detail = [f"on {case.label}: {self.harness.describe(case.config)}",
-                              measured(label, np.asarray(analytic, np.float64), numeric)
+                              measured(label, np.asarray(analytic, np.float64), central)
                               .replace("the library's", "central differences'")]
-                    detail += wrong_map(analytic, numeric, axes)
+                    detail += wrong_map(analytic, central, axes)
                     if finding:
                         detail.append(f"diagnosis: {finding.text}".replace(
                             "the library's", "the central differences'"))
