@@ -154,6 +154,13 @@ def test_an_output_that_is_not_numbers_fails_level_2_saying_so(tmp_path):
     assert "dx is an array of objects, not numbers" in "\n".join(lines)
 
 
+def test_an_unknown_network_is_a_usage_error(tmp_path):
+    path = exercises.start("relu_backward", tmp_path, solution=True)
+    with pytest.raises(exercises.ExerciseError, match="network must be one of small, tiny, "
+                       "got 'huge'"):
+        exercises.check(path, network="huge")
+
+
 def test_usage_errors_exit_2_in_one_line(tmp_path, capsys):
     assert main(["exercise", "check", str(tmp_path / "relu_backward.py")]) == 2
     assert main(["exercise", "start", "conv3d", "--dir", str(tmp_path)]) == 2

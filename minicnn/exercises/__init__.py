@@ -31,7 +31,7 @@ import time
 import types
 from dataclasses import dataclass, field
 
-from . import catalogue, level4, progress, stubs, zoo as bug_zoo
+from . import catalogue, level4, progress, stubs, training, zoo as bug_zoo
 from .errors import ExerciseError, LearnerError
 from .levels import Checker, Level
 from .notebook import source_file
@@ -89,6 +89,9 @@ def check(target, exercise=None, quick=False, level=None, say=print, random_case
     run = [level] if level else ([1, 2, 3] if quick else [1, 2, 3, 4])
     if any(k not in (1, 2, 3, 4) for k in run):
         raise ExerciseError(f"level must be 1, 2, 3 or 4, got {level!r}")
+    if network not in training.NETWORKS:
+        raise ExerciseError(f"network must be one of {', '.join(training.NETWORKS)}, "
+                            f"got {network!r}")
     report = Report(exercise.name)
     say(f"checking {path if not temporary else _described(target)} as exercise "
         f"{exercise.name}: {exercise.title}")
