@@ -32,9 +32,9 @@ class Entry:
 
     @property
     def mistake(self):
-        """The first line of the file's docstring."""
+        """The first paragraph of the file's docstring, on one line."""
         with open(self.path, encoding="utf-8") as f:
-            return ast.get_docstring(ast.parse(f.read())).splitlines()[0]
+            return " ".join(ast.get_docstring(ast.parse(f.read())).split("\n\n")[0].split())
 
 
 ENTRIES = (
