@@ -149,8 +149,9 @@ def _levels_1_to_3(exercise, path, run, report, say, random_cases):
             report.levels.append(getattr(checker, f"level{k}")())
             if report.levels[-1].passed is False:
                 break
-    if any(k in run for k in (1, 2, 3)):
-        say(f"  (levels {', '.join(str(k) for k in run if k < 4)}: "
+    ran = [level.number for level in report.levels]
+    if ran:
+        say(f"  (level{'s' * (len(ran) > 1)} {', '.join(map(str, ran))}: "
             f"{time.perf_counter() - started:.1f} s)")
 
 
