@@ -143,6 +143,18 @@ def test_bad_input_fails_level_1_in_one_line(case, tmp_path, monkeypatch, capsys
     assert "Traceback" not in out.out + out.err
 
 
+def test_minicnn_debug_shows_the_tracebacks(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINICNN_DEBUG", "1")
+    path = tmp_path / "relu_backward.py"
+    path.write_text(BAD["raises"][0])
+    assert main(["exercise", "check", str(path), "--level", "1"]) == 1
+    out = capsys.readouterr()
+    assert 'relu_backward.py", line 2, in relu_backward' in out.err, out.err
+    assert BAD["raises"][1] in out.out
+    with pytest.raises(exercises.ExerciseError, match="no file"):
+        main(["exercise", "check", str(tmp_path / "sigmoid_backward.py")])
+
+
 def test_an_output_that_is_not_numbers_fails_level_2_saying_so(tmp_path):
     path = tmp_path / "relu_backward.py"
     path.write_text("import numpy as np\n\n\ndef relu_backward(dy, cache):\n"

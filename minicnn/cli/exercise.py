@@ -9,9 +9,12 @@
 The work is ``minicnn.exercises``'s (docs/exercises.md); this module parses,
 calls it and prints. ``check`` exits with 0 when every level it ran passed,
 1 when one failed, 2 for a usage error (an unknown exercise, a missing file).
+MINICNN_DEBUG=1 shows tracebacks: a usage error's, and the learner's code's
+(printed by the child process on stderr).
 """
 from .. import exercises
 from ..exercises import catalogue, progress
+from ..exercises.errors import debugging
 from .arguments import fail
 
 
@@ -59,6 +62,8 @@ def run(args):
     try:
         return ACTIONS[args.action](args)
     except exercises.ExerciseError as err:
+        if debugging():
+            raise
         return fail(prog, err, code=2)
 
 

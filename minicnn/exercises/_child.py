@@ -15,7 +15,7 @@ with the replies.
 
 An error anywhere in the learner's code is the reply ("raised", type name,
 message, "line N in function"), a file that does not compile ("syntax",
-message, "line N"). A result goes back as it is when it is made of arrays,
+message, "line N"); with MINICNN_DEBUG=1 its traceback goes to stderr first. A result goes back as it is when it is made of arrays,
 numbers, strings, tuples, lists, dicts and minicnn's own types (a ConvCache
 included); anything else (an object of a class the learner defined) stays
 here and goes back as an ``Opaque`` handle, which a later call may pass
@@ -33,6 +33,7 @@ import traceback
 import numpy as np
 
 from . import training
+from .errors import debugging
 
 HEADER = struct.Struct("<Q")
 PLAIN = (type(None), bool, int, float, complex, str, np.generic)
@@ -162,6 +163,13 @@ def _arrays(value):
     return []
 
 
+def _debug_traceback():
+    """With MINICNN_DEBUG=1, the traceback being handled, on stderr (the parent's)."""
+    if debugging():
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+
+
 def _same(a, b):
     return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
 
@@ -180,8 +188,10 @@ def serve():
         try:
             reply = child.handle(request, replies)
         except SyntaxError as err:
+            _debug_traceback()
             reply = ("syntax", f"{type(err).__name__}: {err.msg}", f"line {err.lineno}")
         except BaseException as err:             # SystemExit too: the learner's, not ours
+            _debug_traceback()
             reply = ("raised", type(err).__name__, str(err),
                      _where(child.path, err.__traceback__) if child.path else "")
         send(replies, reply)

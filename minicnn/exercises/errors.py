@@ -1,4 +1,10 @@
-"""The exercises' two kinds of error: the learner's command, or the learner's code."""
+"""The exercises' two kinds of error: the learner's command, or the learner's code.
+
+Both are one line for the learner; with MINICNN_DEBUG=1 (``debugging()``)
+the command shows the traceback of a usage error, and the child process
+prints the learner's own traceback on stderr before its one-line reply.
+"""
+import os
 
 
 class ExerciseError(ValueError):
@@ -16,3 +22,8 @@ class LearnerError(Exception):
         self.text = text
         self.raised = raised          # the exception's type name, when the code raised
         self.where = where            # "line N in function", when known
+
+
+def debugging():
+    """True when MINICNN_DEBUG asks for tracebacks (set, and not '' or '0')."""
+    return os.environ.get("MINICNN_DEBUG", "0") not in ("", "0")
