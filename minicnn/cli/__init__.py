@@ -1,12 +1,13 @@
-"""The ``minicnn`` command: train, predict, summary, gradcheck.
+"""The ``minicnn`` command: train, predict, summary, gradcheck, exercise.
 
     minicnn train                       # the course's U-Net on the embedded brain data
     minicnn predict --weights minicnn-train/model.npz --input t1.nii.gz --output labels.nii.gz
     minicnn summary --model unet        # Keras's table of layers and parameters
     minicnn gradcheck [conv2d ...]      # every gradient (or one class) against finite differences
+    minicnn exercise start conv2d_forward  # write a kernel yourself; 'exercise check' tests it
 
 ``python -m minicnn ...`` is the same command. One module per subcommand
-(``train``, ``predict``, ``summary``, ``gradcheck``), each with
+(``train``, ``predict``, ``summary``, ``gradcheck``, ``exercise``), each with
 ``add_arguments(parser)`` and ``run(args) -> exit status``; ``report``
 draws the figures. The commands parse arguments, call the library (the
 model card, whole-volume segmentation and scoring, and the main job's data
