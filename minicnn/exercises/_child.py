@@ -10,17 +10,26 @@ with the replies.
 
     ("load", path, [function names])   -> ("loaded", {name: signature or None})
     ("call", name, args, kwargs)       -> ("value", result, {position: new array})
-    ("task", "train", kwargs)          -> ("progress", text)..., ("value", result)
+    ("task", name, kwargs)             -> ("progress", text)..., ("value", result)
     ("forget",)                        -> ("value", None): drop the kept objects
 
 An error anywhere in the learner's code is the reply ("raised", type name,
 message, "line N in function"), a file that does not compile ("syntax",
-message, "line N"); with MINICNN_DEBUG=1 its traceback goes to stderr first. A result goes back as it is when it is made of arrays,
-numbers, strings, tuples, lists, dicts and minicnn's own types (a ConvCache
-included); anything else (an object of a class the learner defined) stays
-here and goes back as an ``Opaque`` handle, which a later call may pass
-back as an argument. A "call" also says which of its array arguments the
-function changed in place, with their new values.
+message, "line N"); with MINICNN_DEBUG=1 its traceback goes to stderr first.
+
+A result goes back as it is when it is made of arrays, numbers, strings,
+tuples, lists, dicts and minicnn's own types (a ConvCache included);
+anything else (an object of a class the learner defined) stays here and
+goes back as an ``Opaque`` handle, which a later call may pass back as an
+argument. A "call" also says which of its array arguments the function
+changed in place, with their new values.
+
+This module imports nothing of minicnn, so that a child for levels 1-3
+starts fast: ``sandbox`` loads it from its file, without the exercises
+package (and what that imports: matplotlib, the models, the main job's
+data); minicnn's own modules load when the learner's file or an argument's
+type asks for them. Level 4's child imports the package and passes
+``serve`` its one task, ``{"train": training.run_in_child}``.
 """
 import importlib.util
 import inspect
@@ -31,9 +40,6 @@ import sys
 import traceback
 
 import numpy as np
-
-from . import training
-from .errors import debugging
 
 HEADER = struct.Struct("<Q")
 PLAIN = (type(None), bool, int, float, complex, str, np.generic)
@@ -76,8 +82,8 @@ def _where(path, tb):
 class Child:
     """The learner's module and the objects kept for the parent."""
 
-    def __init__(self):
-        self.module, self.path, self.kept = None, None, {}
+    def __init__(self, tasks):
+        self.module, self.path, self.kept, self.tasks = None, None, {}, tasks
 
     def portable(self, value):
         """`value` with every part the parent cannot unpickle replaced by an Opaque."""
@@ -146,8 +152,8 @@ class Child:
             self.kept.clear()
             return ("value", None, {})
         if kind == "task":                       # level 4's training run
-            result = training.run_in_child(self.module, request[2],
-                                           lambda text: send(replies, ("progress", text)))
+            result = self.tasks[request[1]](self.module, request[2],
+                                            lambda text: send(replies, ("progress", text)))
             return ("value", result, {})
         raise ValueError(f"unknown request {kind!r}")
 
@@ -165,7 +171,7 @@ def _arrays(value):
 
 def _debug_traceback():
     """With MINICNN_DEBUG=1, the traceback being handled, on stderr (the parent's)."""
-    if debugging():
+    if os.environ.get("MINICNN_DEBUG", "0") not in ("", "0"):    # as errors.debugging()
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
 
@@ -174,12 +180,14 @@ def _same(a, b):
     return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
 
 
-def serve():
+def serve(tasks=None):
+    """Answer the parent's requests on stdin until it closes them; `tasks`
+    maps a task's name to its function(learner's module, kwargs, progress)."""
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                                # the learner's prints go to stderr
     requests = sys.stdin.buffer
     sys.stdin = open(os.devnull)                 # and input() reads nothing of ours
-    child = Child()
+    child = Child(tasks or {})
     while True:
         try:
             request = receive(requests)

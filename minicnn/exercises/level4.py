@@ -71,7 +71,7 @@ def run(exercise, path, say, network="small", folder=None):
             "functions": list(exercise.functions), "backend": backend.get_backend()}
     timeout = 2 * BUDGET + 600
     try:
-        with Sandbox(path, exercise.functions) as box:
+        with Sandbox(path, exercise.functions, tasks=True) as box:
             mine = box.task("train", spec, timeout, progress=say)
     except LearnerError as err:
         return _fail(say, f"your run: {err.text}")
@@ -85,7 +85,7 @@ def run(exercise, path, say, network="small", folder=None):
         for name, per in calls.items()))
     key = (training.PLACEMENTS[exercise.name].network, network, spec["backend"])
     if key not in _LIBRARY_RUNS:
-        with Sandbox(None, ()) as box:
+        with Sandbox(None, (), tasks=True) as box:
             _LIBRARY_RUNS[key] = box.task("train", spec, timeout)
     library = _LIBRARY_RUNS[key]
     _say_run(say, "the library's run", library)

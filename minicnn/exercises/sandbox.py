@@ -19,7 +19,10 @@ the arguments it changed (a backward must not change dy), and `changes`
 keeps them call after call until cleared.
 
 The child gets this process's PYTHONPATH with the folder of this minicnn
-first, so that it imports the same minicnn as the checker.
+first, so that it imports the same minicnn as the checker. A child for
+levels 1-3 loads ``_child`` from its file under its own name, without
+importing the exercises package, which halves its start (most of a level-1
+check's time); one with `tasks` (level 4's) imports the package to train.
 """
 import os
 import queue
@@ -36,6 +39,15 @@ from .stubs import PACKAGE_ROOT
 
 CALL_TIMEOUT = 10.0       # seconds for one call of the learner's function (levels 1-3)
 LOAD_TIMEOUT = 60.0       # seconds to start Python, import minicnn and the learner's file
+# The child's program: _child alone (levels 1-3), or with level 4's training task.
+LIGHT_CHILD = ("import importlib.util, sys\n"
+               "spec = importlib.util.spec_from_file_location(\n"
+               "    'minicnn.exercises._child', {path!r})\n"
+               "child = sys.modules[spec.name] = importlib.util.module_from_spec(spec)\n"
+               "spec.loader.exec_module(child)\n"
+               "child.serve()\n")
+TRAINING_CHILD = ("from minicnn.exercises import _child, training\n"
+                  "_child.serve({'train': training.run_in_child})\n")
 
 
 def child_environment():
@@ -52,9 +64,10 @@ class Sandbox:
 
     `signatures` maps each asked-for function name to its parameters, a list
     of (name, kind, default repr), or None where the file has no such function.
+    `tasks`: a child that can also run level 4's training (``task``).
     """
 
-    def __init__(self, path, functions, timeout=None):
+    def __init__(self, path, functions, timeout=None, tasks=False):
         self.path = None if path is None else os.path.abspath(path)
         self.timeout = CALL_TIMEOUT if timeout is None else timeout
         self.last_changed = {}
@@ -62,7 +75,8 @@ class Sandbox:
         self._output = tempfile.TemporaryFile()
         self._relayed = 0
         self._process = subprocess.Popen(
-            [sys.executable, "-c", "from minicnn.exercises._child import serve; serve()"],
+            [sys.executable, "-c", TRAINING_CHILD if tasks else
+             LIGHT_CHILD.format(path=_child.__file__)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self._output, env=child_environment())
         self._replies = queue.Queue()
