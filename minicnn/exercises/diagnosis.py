@@ -70,8 +70,8 @@ def measured(name, mine, library):
     at = f" at {list(map(int, where))}" if np.ndim(mine) else ""
     return (f"{name} {tuple(np.shape(mine))}: {int(bad.sum())} of {bad.size} entries wrong "
             f"({100 * bad.mean():.0f} %), the largest error {float(error[where]):.3g}{at} "
-            f"(yours {float(np.asarray(mine)[where]):.6g}, the library's "
-            f"{float(np.asarray(library)[where]):.6g})")
+            f"(yours {float(np.asarray(mine)[where]) + 0.0:.6g}, the library's "
+            f"{float(np.asarray(library)[where]) + 0.0:.6g})")          # + 0.0: no '-0'
 
 
 def _spatial(axes):
@@ -89,9 +89,10 @@ def _names(axes, indices):
 def _overflow(m, r, axes, q):
     bad = ~np.isfinite(m) & np.isfinite(r)
     if bad.any():
-        return Finding("overflow", f"{int(bad.sum())} entries are NaN or inf where the "
-                       "library's are finite: an overflow or a division by zero (exp of a "
-                       "large number: a softmax without its max shift?)")
+        count = int(bad.sum())
+        return Finding("overflow", f"{count} {'entry is' if count == 1 else 'entries are'} "
+                       "NaN or inf where the library's are finite: an overflow or a division "
+                       "by zero (exp of a large number: a softmax without its max shift?)")
 
 
 def _zero(m, r, axes, q):
