@@ -320,7 +320,7 @@ def _projection(fns, timing, network, spec, progress):
     for name, f in fns.items():
         calls, seconds = f.calls - before[name][0], f.seconds - before[name][1]
         parts.append(f"{name} {1e3 * seconds / max(calls, 1):.1f} ms per call, "
-                     f"{calls / TIMING_STEPS:g} calls per step")
+                     f"{calls / TIMING_STEPS:g} per step")
     progress(f"  your kernel's speed: {'; '.join(parts)}; a step takes {per_step:.2f} s, "
              f"so {network.steps} steps take about {_duration(total)}")
     if total > spec["budget"]:
