@@ -143,6 +143,15 @@ def test_bad_input_fails_level_1_in_one_line(case, tmp_path, monkeypatch, capsys
     assert "Traceback" not in out.out + out.err
 
 
+def test_exercise_names_the_exercise_of_a_file_named_otherwise(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text(stubs.solution_text(catalogue.get("relu_backward")))
+    assert main(["exercise", "check", str(path), "--exercise", "relu_backward",
+                 "--level", "1"]) == 0
+    assert "as exercise relu_backward" in capsys.readouterr().out
+    assert main(["exercise", "check", str(path), "--exercise", "relu", "--level", "1"]) == 2
+
+
 def test_minicnn_debug_shows_the_tracebacks(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("MINICNN_DEBUG", "1")
     path = tmp_path / "relu_backward.py"
