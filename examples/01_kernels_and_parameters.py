@@ -130,3 +130,6 @@ _common.label_legend(axes[1, 0], 3, loc="upper center", bbox_to_anchor=(0.5, 0),
 fig.suptitle("1 layer, 3 kernels of 3x3: feature maps, then a 1x1 layer + softmax "
              "makes class probabilities", fontsize=11)
 _common.save(fig, out, "feature_maps.png")
+
+# %% write it yourself
+_common.exercises("01_kernels_and_parameters")

@@ -149,3 +149,6 @@ fig.suptitle("The same 3x3 Laplacian (edge) kernel; each output is drawn where i
              "pixels come from (grey: no output). 'valid' loses a border, stride 2 has "
              "pixels twice as big", fontsize=10)
 _common.save(fig, out, "stride_padding_slice.png")
+
+# %% write it yourself
+_common.exercises("02_stride_and_padding")

@@ -192,3 +192,6 @@ for n, ((title, _, _, analytic, _, _, _), colour) in enumerate(zip(results[:4], 
                                 label=f"{analytic} px = {2 * analytic} mm: {title}"))
 axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.02))
 _common.save(fig, out, "rf_growth.png")
+
+# %% write it yourself
+_common.exercises("03_receptive_field_and_dilation")

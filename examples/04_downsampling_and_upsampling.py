@@ -191,3 +191,6 @@ fig.suptitle("Max pooling keeps the brightest pixel of each block (white matter 
              "dark CSF thins); upsampling cannot restore what pooling dropped",
              fontsize=11)
 _common.save(fig, out, "brain_slice.png")
+
+# %% write it yourself
+_common.exercises("04_downsampling_and_upsampling")

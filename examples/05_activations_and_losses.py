@@ -247,3 +247,6 @@ ax.set_ylabel("categorical cross-entropy (nats)")
 ax.set_title("A confidently wrong softmax output, trained two ways")
 ax.legend(fontsize=8)
 _common.save(fig, out, "saturated_softmax.png")
+
+# %% write it yourself
+_common.exercises("05_activations_and_losses")

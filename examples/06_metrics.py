@@ -160,3 +160,6 @@ ax.set_title(f"Accuracy starts at the background fraction; tissue Dice starts at
              f"({len(y)} axial brain slices of the template)")
 ax.legend(fontsize=8, loc="upper center", ncol=3)
 _common.save(fig, out, "scores.png")
+
+# %% write it yourself
+_common.exercises("06_metrics")

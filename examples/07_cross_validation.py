@@ -147,3 +147,6 @@ for c in range(3):
 axes[1].set_ylabel("test Dice")
 axes[1].set_title(f"Dice per class across the {K} folds (dots: folds)", fontsize=10)
 _common.save(fig, out, "fold_scores.png")
+
+# %% write it yourself
+_common.exercises("07_cross_validation")

@@ -155,3 +155,6 @@ right.set_title(f"pad_to_multiple(x, 16): {x_axial.shape[1]} x {x_axial.shape[2]
                 f"{margins.before}, after {margins.after})", fontsize=9)
 bottom.suptitle("3D patches (left) and padding for a U-Net of depth 4 (right)", fontsize=10)
 _common.save(fig, out, "stacks_and_patches.png")
+
+# %% write it yourself
+_common.exercises("08_feature_extraction")

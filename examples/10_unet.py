@@ -184,3 +184,6 @@ _common.save(fig, out, "curves.png")
 _common.save_comparison(out, results, baseline, x_test, y_test, N_CLASSES,
                         f"Held-out subjects {ids['test']}: test accuracy and Dice "
                         f"after {EPOCHS} epochs ({steps} steps of {BATCH_SIZE})")
+
+# %% write it yourself
+_common.exercises("10_unet")

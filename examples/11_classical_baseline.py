@@ -257,3 +257,6 @@ for ax, name in zip(axes, rows):
     ax.legend(fontsize=7)
 _common.save(fig, out, "histograms.png")
 print(f"total {time.perf_counter() - START:.0f} s")
+
+# %% write it yourself
+_common.exercises("11_classical_baseline")

@@ -38,6 +38,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from minicnn import data, datasets, metrics, optimizers  # noqa: E402
+from minicnn.exercises import catalogue  # noqa: E402
 from minicnn.segmentation.colours import TISSUE_COLOURS, colours_of  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -146,6 +147,21 @@ def choose_backend(name=None):
         minicnn.set_backend(name)
     print(f"backend: {minicnn.get_backend()}")
     return minicnn.get_backend()
+
+
+def exercises(name):
+    """End an example by naming the exercises that have you write its kernels
+    yourself (minicnn.exercises, docs/exercises.md)."""
+    found = catalogue.for_example(f"{name}.py")
+    banner("Write it yourself")
+    if not found:
+        print("This section's code handles data, it is not a kernel: no exercise writes "
+              "it. 'minicnn exercise list' shows the kernels you can write and check "
+              "(docs/exercises.md).")
+    for exercise in found:
+        print(f"exercise {exercise.name}: {exercise.title}\n"
+              f"    minicnn exercise start {exercise.name}, then\n"
+              f"    minicnn exercise check minicnn-exercises/{exercise.file_name}")
 
 
 def banner(title):

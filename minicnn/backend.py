@@ -46,7 +46,21 @@ all of this, operation by operation, from this table).
 Asking for Numba when it does not import is an error, never a silent switch
 to NumPy. If Numba is missing when no backend was chosen, the default is
 'numpy' and a warning says why.
+
+Overriding one operation for one run
+------------------------------------
+``with override(operation, forward=f, backward=g):`` makes every pair
+chosen for `operation` inside the block (``choose``, and
+``activation_pair`` for an activation: 'sigmoid' and 'tanh' too) use `f`
+as its forward and `g` as its backward, on either backend; a half left
+as None stays the one the table would have chosen. Everything else keeps
+its kernels. The exercises (``minicnn.exercises``) put a learner's
+function in place this way for a training run. The other half still runs,
+so `f` must return the cache the table's backward reads (and `g` read the
+one its forward makes): the NumPy pair's, which the compiled pairs make too.
+The pair's name says so: 'override:<operation>'.
 """
+import contextlib
 import importlib
 import warnings
 from collections import namedtuple
@@ -125,6 +139,8 @@ TABLE = {
 }
 
 _state = {"backend": None}          # None until chosen, or first needed
+# operation -> (forward or None, backward or None), while an `override` block runs
+_overrides = {}
 
 
 def _numba_imports():
@@ -181,11 +197,51 @@ def choose(operation, *args, **kwargs):
     if operation not in TABLE:
         raise ValueError(f"no operation {operation!r} in the backend table; it has "
                          f"{sorted(TABLE)}")
+    return _overridden(operation, _table_pair(operation, *args, **kwargs))
+
+
+def _table_pair(operation, *args, **kwargs):
     if get_backend() == "numba":
         for compiled in TABLE[operation][1]:
             if compiled.applies is None or compiled.applies(*args, **kwargs):
                 return compiled_pair(operation, compiled)
     return numpy_pair(operation)
+
+
+def _overridden(operation, pair):
+    """`pair` with the halves an `override` block replaces, if one runs."""
+    if operation not in _overrides:
+        return pair
+    forward, backward = _overrides[operation]
+    return KernelPair(forward or pair.forward, backward or pair.backward,
+                      f"override:{operation}")
+
+
+@contextlib.contextmanager
+def override(operation, forward=None, backward=None):
+    """Within the block, `operation` runs `forward` and/or `backward` instead
+    of its kernels' (see "Overriding one operation for one run" above).
+
+    operation: a name of TABLE or of an activation ('sigmoid', 'tanh', ...).
+    Blocks for different operations nest; the same operation twice is refused.
+    """
+    known = set(TABLE) | set(activations.ACTIVATION_NAMES)
+    if operation not in known:
+        raise ValueError(f"override: no operation {operation!r}; it can replace "
+                         f"{sorted(known)}")
+    if forward is None and backward is None:
+        raise ValueError("override: give a forward, a backward or both")
+    for function, half in ((forward, "forward"), (backward, "backward")):
+        if function is not None and not callable(function):
+            raise TypeError(f"override: {half} must be a function, got {function!r}")
+    if operation in _overrides:
+        raise ValueError(f"override: {operation!r} is already overridden in an "
+                         "enclosing block")
+    _overrides[operation] = (forward, backward)
+    try:
+        yield
+    finally:
+        del _overrides[operation]
 
 
 class Kept(NamedTuple):
@@ -227,7 +283,7 @@ def activation_pair(identifier, x):
     if name in TABLE:
         return choose(name, x)
     forward, backward = activations.get_activation(name)
-    return KernelPair(forward, backward, "numpy")
+    return _overridden(name, KernelPair(forward, backward, "numpy"))
 
 
 def activation_forward(identifier, x):

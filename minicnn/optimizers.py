@@ -19,7 +19,8 @@ SGD (learning_rate=0.01, momentum=0.0, nesterov=False)
                    p <- p + v                  (classical)
                    p <- p + m v - lr g         (nesterov)
 
-Adam (learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)
+Adam (learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7; the step
+of one weight is the function ``adam_update``)
     m <- m + (1 - beta_1) (g - m)          first moment (running mean of g)
     v <- v + (1 - beta_2) (g^2 - v)        second moment (running mean of g^2)
     alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)     bias correction
@@ -242,15 +243,38 @@ class Adam(Optimizer):
         return state
 
     def _update(self, param, grad, state, lr):
-        t = self.iterations + 1
-        m, v = state["m"], state["v"]
-        m += (1 - self.beta_1) * (grad - m)
-        v += (1 - self.beta_2) * (grad * grad - v)
-        if self.amsgrad:
-            np.maximum(state["v_hat"], v, out=state["v_hat"])
-            v = state["v_hat"]
-        alpha = lr * math.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        param -= (m * alpha) / (np.sqrt(v) + self.epsilon)
+        adam_update(param, grad, state["m"], state["v"], self.iterations + 1, lr,
+                    self.beta_1, self.beta_2, self.epsilon, state.get("v_hat"))
+
+
+def adam_update(param, grad, m, v, t, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                v_hat=None):
+    """One Adam step on one weight, in place, as Keras computes it.
+
+    param, grad, m, v (and v_hat): arrays of the weight's shape, e.g. a
+    kernel (kh, kw, C_in, C_out); t = 1, 2, ... the step number; lr the
+    learning rate of this step.
+
+        m <- m + (1 - beta_1) (grad - m)          running mean of grad
+        v <- v + (1 - beta_2) (grad^2 - v)        running mean of grad^2
+        v_hat <- max(v_hat, v)                    (AMSGrad only, then used for v)
+        alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        param <- param - alpha m / (sqrt(v) + epsilon)
+
+    m and v start at 0, so early on they are biased towards 0 by the
+    factors 1 - beta_1^t and 1 - beta_2^t; alpha divides the bias out (the
+    bias correction), folded into the step size as Keras does, so that
+    epsilon is added to the uncorrected sqrt(v). At t = 1 the step is about
+    lr * sign(grad) whatever the gradient's scale. Returns None: param, m, v
+    and v_hat change in place (the optimizer keeps m, v and v_hat).
+    """
+    m += (1 - beta_1) * (grad - m)
+    v += (1 - beta_2) * (grad * grad - v)
+    if v_hat is not None:
+        np.maximum(v_hat, v, out=v_hat)
+        v = v_hat
+    alpha = lr * math.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    param -= (m * alpha) / (np.sqrt(v) + epsilon)
 
 
 class RMSprop(Optimizer):

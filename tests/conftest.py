@@ -9,7 +9,10 @@ Two sets of tests:
   trainings and whole-volume predictions, the examples, the benchmarks, the
   wheel build, child pytest runs, fresh processes compiling from cold).
   ``python -m pytest --all`` runs both sets, ``python -m pytest -m slow``
-  the slow set alone.
+  the slow set alone;
+- on demand, marked ``@pytest.mark.level4``: the exercises' level-4
+  trainings but Conv2D's (which is in the slow set), minutes each. Only
+  ``python -m pytest -m level4`` runs them; ``--all`` does not.
 
 Two installs:
 
@@ -81,13 +84,18 @@ def _runs_slow_tests(config):
     return config.getoption("--all") or bool(config.option.markexpr)
 
 
+def _runs_level4_tests(config):
+    """Tests marked level4 run only when -m names them (--all leaves them out)."""
+    return "level4" in (config.option.markexpr or "")
+
+
 def pytest_collection_modifyitems(config, items):
-    if _runs_slow_tests(config):
-        return
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    if slow:
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+    left_out = [item for item in items
+                if (item.get_closest_marker("slow") and not _runs_slow_tests(config))
+                or (item.get_closest_marker("level4") and not _runs_level4_tests(config))]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def pytest_configure(config):
@@ -109,7 +117,10 @@ def pytest_report_header(config):
         lines.append(f"--hide-keras: {', '.join(HIDDEN_BY_HIDE_KERAS)} hidden from import")
     if not _runs_slow_tests(config):
         lines.append("the fast set: tests marked slow are deselected "
-                     "(--all runs everything, -m slow the slow set alone)")
+                     "(--all runs the slow set too, -m slow the slow set alone)")
+    if not _runs_level4_tests(config):
+        lines.append("the exercises' level-4 trainings (marked level4) are deselected; "
+                     "-m level4 runs them")
     return lines
 
 

@@ -1,12 +1,13 @@
-"""The ``minicnn`` command: train, predict, summary, gradcheck.
+"""The ``minicnn`` command: train, predict, summary, gradcheck, exercise.
 
     minicnn train                       # the course's U-Net on the embedded brain data
     minicnn predict --weights minicnn-train/model.npz --input t1.nii.gz --output labels.nii.gz
     minicnn summary --model unet        # Keras's table of layers and parameters
     minicnn gradcheck [conv2d ...]      # every gradient (or one class) against finite differences
+    minicnn exercise start conv2d_forward  # write a kernel yourself; 'exercise check' tests it
 
 ``python -m minicnn ...`` is the same command. One module per subcommand
-(``train``, ``predict``, ``summary``, ``gradcheck``), each with
+(``train``, ``predict``, ``summary``, ``gradcheck``, ``exercise``), each with
 ``add_arguments(parser)`` and ``run(args) -> exit status``; ``report``
 draws the figures. The commands parse arguments, call the library (the
 model card, whole-volume segmentation and scoring, and the main job's data
@@ -22,7 +23,7 @@ import os
 import sys
 
 from ..data.nifti import NiftiError
-from . import gradcheck, predict, summary, train
+from . import exercise, gradcheck, predict, summary, train
 from .arguments import Parser, fail
 
 COMMANDS = {
@@ -30,6 +31,7 @@ COMMANDS = {
     "predict": (predict, "segment a skull-stripped T1 NIfTI with trained weights"),
     "summary": (summary, "print a model's layers and parameter counts"),
     "gradcheck": (gradcheck, "check every hand-written gradient numerically"),
+    "exercise": (exercise, "write a kernel yourself, check it, train the U-Net with it"),
 }
 # What a user can cause; anything else is a bug and keeps its traceback.
 USER_ERRORS = (NiftiError, FileNotFoundError, PermissionError, IsADirectoryError,
