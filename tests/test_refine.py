@@ -1,0 +1,149 @@
+"""The network's probabilities refined by the subject's intensities
+(minicnn.segmentation.refine): EM with per-voxel priors, its limits, and
+``minicnn predict --refine``.
+
+Limits tested (the module docstring derives them): the objective L never
+decreases; w = 0 is a Gaussian mixture with equal, fixed weights; a huge w
+gives the network's argmax among the brain classes whatever the intensity;
+the posterior is prior x likelihood, normalised; the refined probabilities
+sum to 1 with the background's the network's.
+"""
+import numpy as np
+import pytest
+
+from minicnn.segmentation import refine
+
+MEANS = np.array([0.3, 0.6, 0.85])       # T1-like CSF, GM, WM
+SDS = np.array([0.06, 0.05, 0.04])
+
+
+def brain(n=20_000, seed=0, means=MEANS, confusion=0.3):
+    """Intensities x (n,), true tissues z (n,) and network-like priors p (n, 3):
+    0.8 on the true tissue, except a `confusion` share of voxels whose priors
+    are random (a network unsure there)."""
+    rng = np.random.default_rng(seed)
+    z = rng.choice(3, n, p=[0.2, 0.5, 0.3])
+    x = rng.normal(np.asarray(means)[z], SDS[z])
+    p = np.full((n, 3), 0.1)
+    p[np.arange(n), z] = 0.8
+    unsure = rng.random(n) < confusion
+    p[unsure] = rng.dirichlet([1, 1, 1], unsure.sum())
+    return x, z, p
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.25, 1.0, 3.0])
+@pytest.mark.parametrize("components", [1, 2, (2, 1, 3)])
+def test_objective_never_decreases(weight, components):
+    x, _, p = brain(5_000, seed=1)
+    fit = refine.fit_with_priors(x, p, weight, components, max_iter=30, tol=-1)
+    steps = np.diff(fit.objective)
+    assert len(steps) == 30                             # tol < 0: every iteration runs
+    assert np.all(steps >= -1e-12), steps.min()
+    for k in range(3):                                  # lam sums to 1 within a tissue
+        assert fit.weights[fit.owner == k].sum() == pytest.approx(1)
+
+
+def test_objective_is_the_mean_log_density():
+    x, _, p = brain(2_000, seed=2)
+    w = 0.7
+    fit = refine.fit_with_priors(x, p, w, 2)
+    pi = p ** w / (p ** w).sum(axis=1, keepdims=True)
+    density = sum(pi[:, k] * lam * np.exp(-(x - m) ** 2 / (2 * v)) / np.sqrt(2 * np.pi * v)
+                  for k, lam, m, v in zip(fit.owner, fit.weights, fit.means, fit.variances))
+    assert fit.objective[-1] == pytest.approx(np.log(density).mean(), abs=1e-9)
+
+
+def test_posterior_is_prior_times_likelihood_normalised():
+    x, _, p = brain(500, seed=3)
+    fit = refine.fit_with_priors(x, p, 0.5, 1)
+    pi = np.sqrt(p) / np.sqrt(p).sum(axis=1, keepdims=True)
+    likelihood = np.exp(-(x[:, None] - fit.means) ** 2 / (2 * fit.variances)) \
+        / np.sqrt(2 * np.pi * fit.variances)
+    by_hand = pi * likelihood / (pi * likelihood).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(fit.posteriors(x, p), by_hand, rtol=1e-9, atol=1e-12)
+
+
+def test_weight_zero_is_a_mixture_with_equal_fixed_weights():
+    """w = 0: pi = 1/3 everywhere, so EM is the plain mixture's with its weights
+    held at 1/3 (started, as refine starts, from the network's tissue means)."""
+    x, _, p = brain(5_000, seed=4)
+    fit = refine.fit_with_priors(x, p, 0.0, 1, max_iter=25, tol=0)
+    q = p / p.sum(axis=1, keepdims=True)                # the start: the network's split
+    n = q.sum(axis=0)
+    means = q.T @ x / n
+    variances = (q * (x[:, None] - means) ** 2).sum(axis=0) / n
+    for _ in range(25):                                 # EM, weights fixed at 1/3
+        a = np.log(1 / 3) - 0.5 * np.log(2 * np.pi * variances) \
+            - 0.5 * (x[:, None] - means) ** 2 / variances
+        r = np.exp(a - a.max(axis=1, keepdims=True))
+        r /= r.sum(axis=1, keepdims=True)
+        n = r.sum(axis=0)
+        means = r.T @ x / n
+        variances = (r * (x[:, None] - means) ** 2).sum(axis=0) / n
+    np.testing.assert_allclose(fit.means, means, rtol=1e-9)
+    np.testing.assert_allclose(fit.variances, variances, rtol=1e-9)
+    # and the priors no longer matter: shuffled priors, same posterior
+    shuffled = np.random.default_rng(0).permutation(p)
+    np.testing.assert_allclose(fit.posteriors(x, p), fit.posteriors(x, shuffled), atol=1e-12)
+
+
+def test_huge_weight_gives_the_network_argmax():
+    x, _, p = brain(5_000, seed=5, confusion=0.5)
+    fit = refine.fit_with_priors(x, p, 1e4, 1)
+    posterior = fit.posteriors(x, p)
+    np.testing.assert_array_equal(posterior.argmax(axis=1), p.argmax(axis=1))
+    top2 = np.sort(p, axis=1)[:, -2:]
+    clear = top2[:, 1] > 1.01 * top2[:, 0]              # (p1 / p2)^w huge unless p1 ~ p2
+    assert posterior[clear].max(axis=1).min() > 0.999
+
+
+def test_refinement_beats_the_unsure_network_and_any_contrast_works():
+    """Where the priors are random, the intensity decides; the Gaussians are
+    named by the priors, so an inverted (T2-like) contrast works too."""
+    for means in (MEANS, MEANS[::-1]):
+        x, z, p = brain(20_000, seed=6, means=means)
+        fit = refine.fit_with_priors(x, p, 0.5, 1)
+        np.testing.assert_allclose(fit.means, means, atol=0.01)
+        assert np.mean(fit.posteriors(x, p).argmax(axis=1) == z) > 0.97 > \
+            np.mean(p.argmax(axis=1) == z)
+
+
+def volume(seed=7):
+    """A 16 x 16 x 8 'scan': a brain block with background around it, and
+    network-like probabilities (X, Y, Z, 4)."""
+    x, z, p = brain(10 * 10 * 6, seed=seed)
+    image = np.zeros((16, 16, 8), np.float32)
+    prob = np.zeros((16, 16, 8, 4), np.float32)
+    prob[..., 0] = 1
+    inside = (slice(3, 13), slice(3, 13), slice(1, 7))
+    image[inside] = x.reshape(10, 10, 6)
+    prob[inside] = np.concatenate([np.full((len(x), 1), 0.05), 0.95 * p], axis=1) \
+        .reshape(10, 10, 6, 4)
+    prob[2, 3:13, 1:7] = [0.6, 0.2, 0.1, 0.1]           # a rim: mostly background
+    return image, prob, z.reshape(10, 10, 6)
+
+
+def test_refined_volume_sums_to_one_and_keeps_the_background():
+    image, prob, _ = volume()
+    done = refine.refine_probabilities(image, prob, weight=0.5)
+    q = done.probabilities
+    assert q.dtype == np.float32 and q.shape == prob.shape
+    np.testing.assert_allclose(q.sum(axis=-1), 1, atol=1e-6)
+    np.testing.assert_array_equal(q[..., 0], prob[..., 0])           # background untouched
+    far = prob[..., 0] == 1
+    np.testing.assert_array_equal(q[far], prob[far])                # no brain share: as is
+    assert done.fitted_voxels == 600 and done.refined_voxels == 600 + 60
+    assert not np.array_equal(q, prob)
+    assert "w = 0.5" in done.note(("background", "CSF", "grey matter", "white matter"))
+
+
+def test_refine_needs_a_brain_and_matching_shapes():
+    image, prob, _ = volume()
+    with pytest.raises(ValueError, match="probabilities must be"):
+        refine.refine_probabilities(image[:-1], prob)
+    nothing = np.zeros_like(prob)
+    nothing[..., 0] = 1
+    with pytest.raises(ValueError, match="no brain"):
+        refine.refine_probabilities(image, nothing)
+    with pytest.raises(ValueError, match="weight"):
+        refine.fit_with_priors(np.ones(3), np.ones((3, 3)), weight=-1)
