@@ -8,9 +8,13 @@ gives the network's argmax among the brain classes whatever the intensity;
 the posterior is prior x likelihood, normalised; the refined probabilities
 sum to 1 with the background's the network's.
 """
+import json
+
 import numpy as np
 import pytest
 
+from minicnn import data, datasets, segmentation
+from minicnn.cli import main
 from minicnn.segmentation import refine
 
 MEANS = np.array([0.3, 0.6, 0.85])       # T1-like CSF, GM, WM
@@ -147,3 +151,64 @@ def test_refine_needs_a_brain_and_matching_shapes():
         refine.refine_probabilities(image, nothing)
     with pytest.raises(ValueError, match="weight"):
         refine.fit_with_priors(np.ones(3), np.ones((3, 3)), weight=-1)
+
+
+# --------------------------------------------------------------- slow: the command
+@pytest.mark.slow
+def test_predict_refine_writes_refined_posteriors(tmp_path, capsys):
+    """The shipped 1 mm model on a block of the template, with and without --refine."""
+    icbm = datasets.icbm152(resolution=1)
+    centre = [n // 2 for n in icbm.t1.shape]
+    block = np.ascontiguousarray(icbm.t1[centre[0] - 24:centre[0] + 24,
+                                         centre[1] - 24:centre[1] + 24,
+                                         centre[2] - 8:centre[2] + 8])
+    data.save_nifti(tmp_path / "t1.nii.gz", block, icbm.affine)
+    written = {}
+    for name, extra in (("plain", []), ("refined", ["--refine"])):
+        assert main(["predict", "--input", str(tmp_path / "t1.nii.gz"),
+                     "--output", str(tmp_path / f"{name}.nii.gz"),
+                     "--posteriors", str(tmp_path / f"{name}_p.nii.gz"),
+                     "--volumes", str(tmp_path / f"{name}.csv"), "--views", "axial",
+                     *extra]) == 0
+        labels = data.load_nifti(tmp_path / f"{name}.nii.gz")[0]
+        posteriors = data.load_nifti(tmp_path / f"{name}_p.nii.gz")[0]
+        np.testing.assert_allclose(posteriors.sum(axis=-1), 1, atol=1e-5)
+        np.testing.assert_array_equal(posteriors.argmax(axis=-1), labels)
+        written[name] = posteriors
+    out = capsys.readouterr().out
+    assert "refined by the subject's intensities (w = " in out
+    np.testing.assert_array_equal(written["refined"][..., 0], written["plain"][..., 0])
+    assert not np.array_equal(written["refined"], written["plain"])
+    with open(tmp_path / "refined_p.json", encoding="utf-8") as f:
+        assert "refined by the subject's intensities" in json.load(f)["meaning"]
+
+
+def test_segment_scan_passes_refine_options(monkeypatch):
+    """segment_scan(refine=...) calls the refinement in the working grid with its
+    options, and the labels are the refined probabilities' argmax."""
+    seen = {}
+
+    def fake(normalised, probabilities, **options):
+        seen.update(options, shape=normalised.shape)
+        q = np.array(probabilities)
+        q[..., 1:] = q[..., [3, 2, 1]]                      # anything recognisable
+        return refine.Refinement(q, refine.fit_with_priors(np.arange(3.0), np.eye(3), 1),
+                                 1, 1)
+
+    class Model:
+        output_shape = (None, None, None, 4)
+
+        def predict(self, x, batch_size, verbose):
+            p = np.zeros(x.shape[:3] + (4,), np.float32)
+            p[..., 1:] = [0.5, 0.3, 0.2]
+            return p
+
+    card = segmentation.new_card("unet-small", ("background", "CSF", "GM", "WM"), 2, 2.0)
+    image, _, _ = volume()
+    monkeypatch.setattr(refine, "refine_probabilities", fake)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    result = segmentation.segment_scan(Model(), card, image, affine, refine={"weight": 2})
+    assert seen == {"weight": 2, "shape": image.shape}
+    assert result.labels[8, 8, 4] == 3                       # WM, refined, not CSF
+    plain = segmentation.segment_scan(Model(), card, image, affine)
+    assert plain.labels[8, 8, 4] == 1

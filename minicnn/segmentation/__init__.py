@@ -13,6 +13,8 @@ One concept per module, each building on the ones before:
   and how to feed it), the named models, saving and loading;
 - ``scan``: a scan as a user brings it (any voxel order and size):
   reorient, check, resample, normalise, segment, and back;
+- ``refine``: the network's probabilities refined by the subject's own
+  intensities (spatial priors for a Gaussian mixture fitted by EM);
 - ``scoring``: Dice and accuracy of held-out whole volumes;
 - ``job``: the main job's data (synthetic subjects, views, slices, crops).
 
@@ -25,4 +27,4 @@ from .card import (CARD_FORMAT, CARD_VERSION, MODELS, build, card_path, crop_mar
 from .scan import ScanSegmentation, segment_at_card_voxels, segment_scan, views_to_run
 from .views import (VIEWS, brain_bounding_box, padded_slice_shape, parse_views,
                     segment_views, segment_volume, view_axes)
-from . import job, scoring
+from . import job, refine, scoring
