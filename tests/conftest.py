@@ -153,3 +153,16 @@ def tiny_training(tmp_path_factory):
     from cli_helpers import train_tiny
     out = tmp_path_factory.mktemp("tiny-training")
     return out, train_tiny(out)
+
+
+@pytest.fixture
+def restore_global_state():
+    """The command line sets the backend and reseeds the global generator:
+    a test that runs it puts both back (``pytestmark = pytest.mark.usefixtures(
+    "restore_global_state")``)."""
+    import minicnn
+    from minicnn import rng
+    backend, generator = minicnn.get_backend(), rng._global["rng"]
+    yield
+    minicnn.set_backend(backend)
+    rng._global["rng"] = generator

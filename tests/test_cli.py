@@ -17,9 +17,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-import minicnn
-from minicnn import data, datasets, rng
-from minicnn import segmentation
+from minicnn import data, datasets, segmentation
 from minicnn.segmentation import card as model_card
 from minicnn.cli import main
 from cli_helpers import TINY, train_tiny
@@ -27,14 +25,9 @@ from cli_helpers import TINY, train_tiny
 OUTPUTS = ("model.npz", "model.json", "metrics.json", "curves.png", "montage.png",
            "icbm152_pred.nii.gz")
 
+pytestmark = pytest.mark.usefixtures("restore_global_state")
 
-@pytest.fixture(autouse=True)
-def _restore_global_state():
-    """The command sets the backend and reseeds the global generator: undo it."""
-    backend, generator = minicnn.get_backend(), rng._global["rng"]
-    yield
-    minicnn.set_backend(backend)
-    rng._global["rng"] = generator
+
 
 
 @pytest.fixture

@@ -16,23 +16,16 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-import minicnn
-from minicnn import data, datasets, metrics, pretrained, rng
-from minicnn import segmentation
+from minicnn import data, datasets, metrics, pretrained, segmentation
 from minicnn.segmentation import card as model_card
 from minicnn.cli import main
 from test_data_quality import inverted, with_skull
 
 ALL = ["axial", "coronal", "sagittal"]
 
+pytestmark = pytest.mark.usefixtures("restore_global_state")
 
-@pytest.fixture(autouse=True)
-def _restore_global_state():
-    """The command sets the backend and reseeds the global generator: undo it."""
-    backend, generator = minicnn.get_backend(), rng._global["rng"]
-    yield
-    minicnn.set_backend(backend)
-    rng._global["rng"] = generator
+
 
 
 @pytest.fixture

@@ -15,18 +15,14 @@ import numpy as np
 import pytest
 
 import minicnn
-from minicnn import data, datasets, rng, segmentation
+from minicnn import data, datasets, segmentation
 from minicnn.cli import main
 
 CLASSES = ("background", "CSF", "grey matter", "white matter")
 
+pytestmark = pytest.mark.usefixtures("restore_global_state")
 
-@pytest.fixture(autouse=True)
-def _restore_global_state():
-    backend, generator = minicnn.get_backend(), rng._global["rng"]
-    yield
-    minicnn.set_backend(backend)
-    rng._global["rng"] = generator
+
 
 
 @pytest.fixture(scope="module")

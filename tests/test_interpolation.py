@@ -8,8 +8,24 @@ from minicnn.functional.interpolation import linear_interpolation_matrix
 from minicnn.functional.upsampling import bilinear_matrix
 
 
+# Why two old formulas are kept here. linear_interpolation_matrix is the one
+# copy of a matrix that two modules computed each on its own until commit
+# ed1d202: old_bilinear_matrix is functional/upsampling.py's bilinear_matrix
+# and old_volume_matrix is _interpolation_matrix of minicnn/cli/volumes.py (a
+# module deleted since; it resampled volumes for minicnn predict), both
+# copied verbatim from commit abf49bf. They are frozen oracles, written-out
+# second implementations that the shared helper must reproduce bit for bit,
+# so that bilinear upsampling and volume resampling compute exactly the
+# numbers those two formulas compute. Neither is redundant: old_bilinear_matrix
+# covers integer factors only, in float64 and float32; old_volume_matrix
+# covers every ratio, with its own rule for the last interval and float32
+# from the start; the hand-made examples below check a few cases only.
+# Change them only with a deliberate change of the helper's numbers.
+
+
 def old_bilinear_matrix(n, scale, dtype=np.float64):
-    """functional/upsampling.py's bilinear_matrix before the shared helper."""
+    """functional/upsampling.py's bilinear_matrix as it computed it on its own
+    (integer factors only), frozen."""
     out = np.arange(n * scale)
     src = np.clip((out + 0.5) / scale - 0.5, 0, n - 1)
     lo = np.floor(src).astype(int)
@@ -22,8 +38,8 @@ def old_bilinear_matrix(n, scale, dtype=np.float64):
 
 
 def old_volume_matrix(n_out, n_in, ratio):
-    """cli/volumes.py's _interpolation_matrix before the shared helper: another
-    rule for the last interval (low never n_in - 1) and float32 from the start."""
+    """cli/volumes.py's _interpolation_matrix, frozen: another rule for the
+    last interval (low never n_in - 1) and float32 from the start."""
     u = np.clip((np.arange(n_out) + 0.5) * ratio - 0.5, 0, n_in - 1)
     low = np.minimum(np.floor(u).astype(int), max(n_in - 2, 0))
     frac = u - low

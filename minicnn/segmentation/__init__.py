@@ -15,8 +15,11 @@ One concept per module, each building on the ones before:
   reorient, check, resample, normalise, segment, and back;
 - ``refine``: the network's probabilities refined by the subject's own
   intensities (spatial priors for a Gaussian mixture fitted by EM);
+- ``outputs``: what a segmentation leaves behind (posterior maps, volume
+  tables) and, for a folder of subjects, which files go where;
 - ``scoring``: Dice and accuracy of held-out whole volumes;
-- ``job``: the main job's data (synthetic subjects, views, slices, crops).
+- ``job``: the main job's data (synthetic subjects, views, slices, crops);
+- ``colours``: one colour per tissue class, for every figure.
 
 It builds on ``minicnn.data`` (volumes in and out) and ``minicnn.models``;
 the command line (``minicnn.cli``) only parses arguments, calls these and
@@ -27,4 +30,4 @@ from .card import (CARD_FORMAT, CARD_VERSION, MODELS, build, card_path, crop_mar
 from .scan import ScanSegmentation, segment_at_card_voxels, segment_scan, views_to_run
 from .views import (VIEWS, brain_bounding_box, padded_slice_shape, parse_views,
                     segment_views, segment_volume, view_axes)
-from . import job, refine, scoring
+from . import colours, job, outputs, refine, scoring
