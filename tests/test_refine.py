@@ -8,6 +8,7 @@ gives the network's argmax among the brain classes whatever the intensity;
 the posterior is prior x likelihood, normalised; the refined probabilities
 sum to 1 with the background's the network's.
 """
+import csv
 import json
 
 import numpy as np
@@ -65,6 +66,38 @@ def test_posterior_is_prior_times_likelihood_normalised():
         / np.sqrt(2 * np.pi * fit.variances)
     by_hand = pi * likelihood / (pi * likelihood).sum(axis=1, keepdims=True)
     np.testing.assert_allclose(fit.posteriors(x, p), by_hand, rtol=1e-9, atol=1e-12)
+
+
+def test_two_voxels_by_hand():
+    """The posterior written out on two voxels, two tissues, Gaussians
+    N(0, 1) and N(2, 1), w = 1: voxel 1 at x = 1 (equidistant, likelihoods
+    equal) keeps its prior 0.9 / 0.1; voxel 2 at x = 2 with prior 0.5 / 0.5
+    goes by the likelihood ratio exp(-2) / exp(0)."""
+    fit = refine.PriorMixture(np.array([0, 1]), np.ones(2), np.array([0.0, 2.0]),
+                              np.ones(2), 1.0, np.zeros(1), True)
+    p = np.array([[0.9, 0.1], [0.5, 0.5]])
+    posterior = fit.posteriors(np.array([1.0, 2.0]), p)
+    e = np.exp(-2.0)
+    np.testing.assert_allclose(posterior, [[0.9, 0.1], [e / (1 + e), 1 / (1 + e)]],
+                               rtol=1e-12)
+    # w = 2 squares the priors before normalising: 0.81 / 0.82, 0.01 / 0.82
+    fit2 = refine.PriorMixture(fit.owner, fit.weights, fit.means, fit.variances, 2.0,
+                               fit.objective, True)
+    np.testing.assert_allclose(fit2.posteriors(np.array([1.0]), p[:1]),
+                               [[0.81 / 0.82, 0.01 / 0.82]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("weight", [0.5, 1.0, 2.0])
+def test_flat_likelihoods_leave_the_prior_alone(weight):
+    """Every tissue's Gaussian the same: the intensity says nothing, so the
+    posterior is the prior pi = p^w / sum p^w, whatever x."""
+    same = np.full(3, 0.5)
+    fit = refine.PriorMixture(np.arange(3), np.ones(3), same, np.full(3, 0.01), weight,
+                              np.zeros(1), True)
+    _, _, p = brain(200, seed=8)
+    x = np.random.default_rng(8).normal(0.5, 0.3, 200)
+    pi = p ** weight / (p ** weight).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(fit.posteriors(x, p), pi, rtol=1e-9)
 
 
 def test_weight_zero_is_a_mixture_with_equal_fixed_weights():
@@ -155,8 +188,11 @@ def test_refine_needs_a_brain_and_matching_shapes():
 
 # --------------------------------------------------------------- slow: the command
 @pytest.mark.slow
+@pytest.mark.usefixtures("restore_global_state")
 def test_predict_refine_writes_refined_posteriors(tmp_path, capsys):
-    """The shipped 1 mm model on a block of the template, with and without --refine."""
+    """The shipped 1 mm model on a block of the template, with and without
+    --refine: posteriors sum to 1, their argmax is the label map, the volumes
+    table adds up to it, and only the tissues' split changes."""
     icbm = datasets.icbm152(resolution=1)
     centre = [n // 2 for n in icbm.t1.shape]
     block = np.ascontiguousarray(icbm.t1[centre[0] - 24:centre[0] + 24,
@@ -174,6 +210,14 @@ def test_predict_refine_writes_refined_posteriors(tmp_path, capsys):
         posteriors = data.load_nifti(tmp_path / f"{name}_p.nii.gz")[0]
         np.testing.assert_allclose(posteriors.sum(axis=-1), 1, atol=1e-5)
         np.testing.assert_array_equal(posteriors.argmax(axis=-1), labels)
+        with open(tmp_path / f"{name}.csv", encoding="utf-8") as f:
+            row = next(csv.DictReader(f))
+        voxel_ml = abs(np.linalg.det(icbm.affine[:3, :3])) / 1000
+        for c, tissue in enumerate(("background", "CSF", "grey matter", "white matter")):
+            assert float(row[f"{tissue} mL"]) == pytest.approx(
+                (labels == c).sum() * voxel_ml, abs=1e-3)
+        assert float(row["brain mL"]) == pytest.approx((labels > 0).sum() * voxel_ml,
+                                                       abs=1e-3)
         written[name] = posteriors
     out = capsys.readouterr().out
     assert "refined by the subject's intensities (w = " in out
