@@ -176,7 +176,7 @@ def main():
                 start = time.perf_counter()
                 done = refine.refine_probabilities(normalised, prob, *setting)
                 fit_seconds.append((key, setting, time.perf_counter() - start,
-                                    len(done.mixture.objective) - 1, done.fitted_voxels,
+                                    len(done.mixture.objective) - 1, done.brain_voxels,
                                     done.refined_voxels))
                 preds[setting].append(done.probabilities.argmax(axis=-1).astype(np.uint8))
         if args.cache_only:
@@ -228,7 +228,7 @@ def print_tables(every, settings, results, fit_seconds):
           "  worse on: " + ", ".join(f"{n} {c} ({v:+.3f})" for n, c, v in worse))
     chosen = [f for f in fit_seconds if f[1] == best]
     print(f"\nRefinement time ({label_name(best)}), per volume: "
-          + ", ".join(f"{k} {s:.1f} s ({it} it, {fv:,} fitted, {rv:,} refined)"
+          + ", ".join(f"{k} {s:.1f} s ({it} it, {fv:,} brain, {rv:,} refined)"
                       for k, _, s, it, fv, rv in chosen))
     print(f"machine at the end: {machine()}")
 

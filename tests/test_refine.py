@@ -169,9 +169,13 @@ def test_refined_volume_sums_to_one_and_keeps_the_background():
     np.testing.assert_array_equal(q[..., 0], prob[..., 0])           # background untouched
     far = prob[..., 0] == 1
     np.testing.assert_array_equal(q[far], prob[far])                # no brain share: as is
-    assert done.fitted_voxels == 600 and done.refined_voxels == 600 + 60
+    assert done.brain_voxels == done.sample_voxels == 600
+    assert done.refined_voxels == 600 + 60
     assert not np.array_equal(q, prob)
     assert "w = 0.5" in done.note(("background", "CSF", "grey matter", "white matter"))
+    sampled = refine.refine_probabilities(image, prob, weight=0.5, fit_voxels=100)
+    assert (sampled.brain_voxels, sampled.sample_voxels) == (600, 100)
+    assert "on 100 of the 600 brain voxels" in sampled.note(("bg", "CSF", "GM", "WM"))
 
 
 def test_refine_needs_a_brain_and_matching_shapes():
@@ -237,7 +241,7 @@ def test_segment_scan_passes_refine_options(monkeypatch):
         q = np.array(probabilities)
         q[..., 1:] = q[..., [3, 2, 1]]                      # anything recognisable
         return refine.Refinement(q, refine.fit_with_priors(np.arange(3.0), np.eye(3), 1),
-                                 1, 1)
+                                 1, 1, 1)
 
     class Model:
         output_shape = (None, None, None, 4)

@@ -283,11 +283,13 @@ def fit_with_priors(x, priors, weight=DEFAULT_WEIGHT, components=DEFAULT_COMPONE
 @dataclass(frozen=True)
 class Refinement:
     """What ``refine_probabilities`` made: the refined (X, Y, Z, K) float32
-    probabilities, the fitted mixture, the network's brain voxels (the
-    fit's sample is at most FIT_VOXELS of them) and the voxels refined."""
+    probabilities, the fitted mixture, the network's brain voxels, the
+    fit's sample of them (all, or fit_voxels when there are more) and the
+    voxels refined."""
     probabilities: np.ndarray
     mixture: PriorMixture
-    fitted_voxels: int
+    brain_voxels: int
+    sample_voxels: int
     refined_voxels: int
 
     def note(self, class_names):
@@ -298,7 +300,8 @@ class Refinement:
             mine = fit.owner == k
             parts.append(f"{name} " + "+".join(f"{m:.2f}" for m in fit.means[mine]))
         return (f"refined by the subject's intensities (w = {fit.weight:g}, "
-                f"{len(fit.objective) - 1} EM steps on {self.fitted_voxels:,} voxels; "
+                f"{len(fit.objective) - 1} EM steps on {self.sample_voxels:,} of the "
+                f"{self.brain_voxels:,} brain voxels; "
                 f"means {', '.join(parts)})")
 
 
@@ -331,4 +334,4 @@ def refine_probabilities(normalised, probabilities, weight=DEFAULT_WEIGHT,
     refined = np.array(probabilities, dtype=np.float32)
     posterior = fit.posteriors(normalised[touched], probabilities[touched][:, 1:])
     refined[touched, 1:] = share[:, None] * posterior
-    return Refinement(refined, fit, int(brain.sum()), int(touched.sum()))
+    return Refinement(refined, fit, int(brain.sum()), where.size, int(touched.sum()))
