@@ -78,7 +78,7 @@ CASES = {
     "11_classical_baseline.py": (
         ["errors.png", "histograms.png"],
         ["subject 2000: contrast t1", "Why the start matters (template)",
-         "synthetic 2000         EM (intensity only)", "U-Net, axial view",
+         "synthetic 2000         EM (intensity only)", "U-Net, axial view", "U-Net refined, w=",
          "BUILD.json (three views, as minicnn train scored them): synthetic CSF 0.800"]),
 }
 

@@ -77,6 +77,12 @@ def add_arguments(parser):
                         help="also draw three orthogonal slices of the input with the "
                         "labels over them to this image file (.png, .pdf, .svg ...); a "
                         "folder for several inputs (PNG files)")
+    parser.add_argument("--refine", action="store_true",
+                        help="refine the network's probabilities by the subject's own "
+                        "intensities: the softmax as spatial priors of a Gaussian mixture "
+                        "of the brain's intensities fitted by EM (as FSL FAST and ANTs "
+                        "Atropos do with template priors); labels, --posteriors and "
+                        "--volumes are then the refined ones")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help=f"slices per forward pass (default {BATCH_SIZE})")
     parser.add_argument("--allow-whole-head", action="store_true",
@@ -156,14 +162,14 @@ def _one_subject(args, model, card, views, plan, label):
     say = print if label is None else (lambda line: None)
     result = segmentation.segment_scan(model, card, image, affine, views, args.batch_size,
                                        resample=not args.no_resample, say=say,
-                                       source=plan["input"],
+                                       source=plan["input"], refine=args.refine,
                                        allow_whole_head=args.allow_whole_head)
     clock.add(result.laps)
     data.save_nifti(plan["labels"], result.labels, affine, header, dtype=np.uint8)
     written = [plan["labels"]]
     if plan["posteriors"] is not None:
         outputs.write_posteriors(plan["posteriors"], result.probabilities, affine, header,
-                                 card["class_names"])
+                                 card["class_names"], refined=args.refine)
         written.append(plan["posteriors"])
     clock.lap("write")
     if plan["figure"] is not None:

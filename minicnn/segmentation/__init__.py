@@ -14,6 +14,8 @@ One concept per module, each building on the ones before:
 - ``checks``: a whole head refused, a brain volume outside an adult's;
 - ``scan``: a scan as a user brings it (any voxel order and size):
   reorient, check, resample, normalise, segment, and back;
+- ``refine``: the network's probabilities refined by the subject's own
+  intensities (spatial priors for a Gaussian mixture fitted by EM);
 - ``outputs``: what a segmentation leaves behind (posterior maps, volume
   tables) and, for a folder of subjects, which files go where;
 - ``scoring``: Dice and accuracy of held-out whole volumes;
@@ -30,4 +32,4 @@ from .checks import WholeHeadError, check_brain_volume, refuse_whole_head
 from .scan import ScanSegmentation, segment_at_card_voxels, segment_scan, views_to_run
 from .views import (VIEWS, brain_bounding_box, padded_slice_shape, parse_views,
                     segment_views, segment_volume, view_axes)
-from . import colours, job, outputs, scoring
+from . import colours, job, outputs, refine, scoring

@@ -87,9 +87,10 @@ def posterior_card_path(path):
     return os.path.join(os.path.dirname(os.fspath(path)), stem(path) + ".json")
 
 
-def write_posteriors(path, probabilities, affine, header, class_names):
+def write_posteriors(path, probabilities, affine, header, class_names, refined=False):
     """Write (X, Y, Z, K) class probabilities as a 4D float32 NIfTI and the
-    class names beside it (see the module docstring)."""
+    class names beside it (see the module docstring); `refined` says in the
+    sidecar that they were refined by the subject's intensities."""
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.ndim != 4 or probabilities.shape[-1] != len(class_names):
         raise ValueError(f"probabilities must be (X, Y, Z, {len(class_names)}), got "
@@ -101,7 +102,10 @@ def write_posteriors(path, probabilities, affine, header, class_names):
         "format": "minicnn-posteriors", "file": os.path.basename(os.fspath(path)),
         "axis": 3, "classes": list(class_names),
         "meaning": "voxel (x, y, z, k): the probability of class k, averaged over "
-                   "the views the network ran along"}, indent=2) + "\n")
+                   "the views the network ran along"
+                   + (", then refined by the subject's intensities (minicnn.segmentation."
+                      "refine: the network's probabilities as priors of a Gaussian "
+                      "mixture fitted by EM)" if refined else "")}, indent=2) + "\n")
     return written
 
 

@@ -27,6 +27,11 @@ each undone in reverse so the label map overlays the input exactly:
    brain's bounding box plus the card's margin and padded to the network's
    multiple, and average the views' class probabilities
    (``segment_views``);
+5b. with ``refine=True``, refine the probabilities by the subject's own
+   intensities (``refine.refine_probabilities``: the network's softmax as
+   spatial priors of a Gaussian mixture of the brain's intensities, fitted
+   by EM), still in the working grid; labels, posteriors and volumes are
+   then the refined ones;
 6. resample the probabilities back to the input grid, undo the
    reorientation (``data.from_ras``), take the argmax;
 7. check the brain's volume in the label map against an adult's
@@ -42,6 +47,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import data
+from . import refine as refining
 from .card import crop_margin_voxels, normalise
 from .checks import check_brain_volume, refuse_whole_head
 from .views import segment_views
@@ -107,11 +113,17 @@ def check_values(image, source="the image"):
 
 
 def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
-                 resample=True, say=None, source="the image", allow_whole_head=False):
+                 resample=True, say=None, source="the image", refine=False,
+                 allow_whole_head=False):
     """Segment a 3D scan (X, Y, Z) with voxel-to-mm `affine` (see the module
     docstring); returns a ScanSegmentation in the input's grid. `say`, if
     given, receives each note as it happens (a long run shows its progress);
-    errors about the image (its values, a whole head) name `source`."""
+    errors about the image (its values, a whole head) name `source`.
+    `refine`: refine the network's probabilities by the subject's intensities
+    (step 5b; True for the defaults of ``minicnn.segmentation.refine``, or a
+    dict of ``refine_probabilities``'s keyword arguments, e.g. {"weight": 1}).
+    `allow_whole_head`: segment an input that looks like a whole head, with
+    the finding kept as a warning, instead of raising WholeHeadError."""
     check_values(image, source)
     views = views_to_run(views, card)
     say = say or (lambda line: None)
@@ -134,9 +146,17 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
     for note in notes:
         say(note)
     margin = crop_margin_voxels(card, float(min(work_sizes)))
-    probabilities = segment_views(model, normalise(work, card), views,
+    normalised = normalise(work, card)
+    probabilities = segment_views(model, normalised, views,
                                   card["pad_multiple"], margin, batch_size)   # (X', Y', Z', K)
     lap("segment")
+    if refine:
+        refined = refining.refine_probabilities(
+            normalised, probabilities, **(refine if isinstance(refine, dict) else {}))
+        probabilities = refined.probabilities
+        notes.append(refined.note(card["class_names"]))
+        say(notes[-1])
+        lap("refine")
     if work.shape != ras.shape:
         probabilities = data.resample(probabilities,
                                       [m / n for m, n in zip(work.shape, ras.shape)],
