@@ -3,7 +3,7 @@ Dice per class and volumes of the shipped 1 mm network, plain and refined
 by the subject's intensities (``minicnn.segmentation.refine``), for several
 prior weights w and Gaussians per tissue.
 
-    PYTHONPATH=. python docs/refine_numbers.py [--cache DIR] [--quick]
+    PYTHONPATH=. python docs/refine_numbers.py [--cache DIR] [--cache-only] [--quick]
 
 Sets (1 mm, whole volumes, the three views of the shipped model averaged,
 as ``minicnn predict`` runs it; subjects from ``SynthGenerator(template,

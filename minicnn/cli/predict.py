@@ -82,7 +82,8 @@ def add_arguments(parser):
                         "intensities: the softmax as spatial priors of a Gaussian mixture "
                         "of the brain's intensities fitted by EM (as FSL FAST and ANTs "
                         "Atropos do with template priors); labels, --posteriors and "
-                        "--volumes are then the refined ones")
+                        "--volumes are then the refined ones. Off by default: it helps CSF "
+                        "on images without a strong bias field (docs/train.md)")
     parser.add_argument("--batch-size", type=positive_int, default=BATCH_SIZE,
                         help=f"slices per forward pass (default {BATCH_SIZE})")
     parser.add_argument("--allow-whole-head", action="store_true",
