@@ -30,13 +30,6 @@ class _Conv(Harness):
                        sw=pick(1, 3), dh=pick(1, 3), dw=pick(1, 3),
                        pad=("same", "valid")[pick(0, 1)], bias=bool(pick(0, 1)))
 
-    def valid(self, config):
-        try:
-            self.geometry(config)
-        except ValueError:
-            return False
-        return True
-
     def geometry(self, c):
         return conv_geometry((c["h"], c["w"]), (c["kh"], c["kw"]), (c["sh"], c["sw"]),
                              (c["dh"], c["dw"]), c["pad"])

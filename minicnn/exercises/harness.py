@@ -70,8 +70,18 @@ class Harness:
         raise NotImplementedError
 
     def valid(self, config):
-        """True if `config` can be computed (the library accepts it)."""
+        """True if `config` can be computed: the library accepts its geometry."""
+        try:
+            self.geometry(config)
+        except ValueError:
+            return False
         return True
+
+    def geometry(self, config):
+        """The library's geometry of `config` (a convolution's or a pooling's),
+        raising ValueError where the library refuses it; None for exercises
+        without one."""
+        return None
 
     def shrink_steps(self, config):
         """Candidate changes, (key, smaller value): every size down to 1 or by
