@@ -170,10 +170,6 @@ class PriorMixture:
     def n_classes(self):
         return int(self.owner.max()) + 1
 
-    def log_priors(self, priors):
-        """(N, K) log pi_vk of (N, K) network probabilities (see the module docstring)."""
-        return log_priors(priors, self.weight)
-
     def posteriors(self, x, priors):
         """(N, K) P(z_v = k | x_v) of intensities x (N,) under (N, K) network priors."""
         a = _log_joint(np.asarray(x, np.float64).ravel(), log_priors(priors, self.weight),
