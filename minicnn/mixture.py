@@ -77,7 +77,7 @@ class GaussianMixture:
     def responsibilities(self, x):
         """(N, K) r_ik, the posterior probability of component k for sample i."""
         a = self.log_joint(x)
-        return np.exp(a - _logsumexp(a)[:, None])
+        return np.exp(a - logsumexp(a)[:, None])
 
     def predict(self, x):
         """(N,) the component of highest responsibility (0 = darkest)."""
@@ -94,7 +94,7 @@ def _log_joint(x, weights, means, variances):
             - 0.5 * (x[:, None] - means) ** 2 / variances)
 
 
-def _logsumexp(a):
+def logsumexp(a):
     """(N,) log sum_k exp(a_ik), shifted by each row's maximum so exp cannot overflow
     and at least one term is exp(0) = 1 (the sum cannot underflow to 0)."""
     top = a.max(axis=1)
@@ -157,7 +157,7 @@ def fit_gaussian_mixture(x, n_components=3, init="quantile", tol=1e-6, max_iter=
     for _ in range(max_iter + 1):
         # E step: log responsibilities, and L of the current parameters.
         a = _log_joint(x, weights, means, variances)              # (N, K)
-        log_p = _logsumexp(a)                                      # (N,) log p(x_i)
+        log_p = logsumexp(a)                                      # (N,) log p(x_i)
         history.append(float(log_p.mean()))
         if len(history) > 1 and history[-1] - history[-2] < tol:
             converged = True

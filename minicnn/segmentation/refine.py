@@ -131,7 +131,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validate import as_array, int_tuple, positive_int
-from ..mixture import LOG_2PI, _logsumexp
+from ..mixture import LOG_2PI, logsumexp
 
 # Chosen by docs/refine_numbers.py: the best mean Dice over its tuning sets
 # among w in {0, 0.25, 0.5, 1, 2, 4} and 1 or 2 Gaussians per tissue
@@ -174,7 +174,7 @@ class PriorMixture:
         """(N, K) P(z_v = k | x_v) of intensities x (N,) under (N, K) network priors."""
         a = _log_joint(np.asarray(x, np.float64).ravel(), log_priors(priors, self.weight),
                        self)
-        r = np.exp(a - _logsumexp(a)[:, None])                      # (N, C)
+        r = np.exp(a - logsumexp(a)[:, None])                      # (N, C)
         return _per_class(r, self.owner, self.n_classes)
 
 
@@ -182,7 +182,7 @@ def log_priors(priors, weight):
     """(N, K) log pi_vk = w log p_vk - log sum_j p_vj^w, p floored at TINY."""
     priors = np.asarray(priors, np.float64)
     log_p = weight * np.log(np.maximum(priors, TINY))
-    return log_p - _logsumexp(log_p)[:, None]
+    return log_p - logsumexp(log_p)[:, None]
 
 
 def _log_joint(x, log_pi, fit):
@@ -262,7 +262,7 @@ def fit_with_priors(x, priors, weight=DEFAULT_WEIGHT, components=DEFAULT_COMPONE
     history, converged = [], False
     for _ in range(max_iter + 1):
         a = _log_joint(x, log_pi, fit)                                   # (N, C)
-        log_p = _logsumexp(a)                                            # (N,)
+        log_p = logsumexp(a)                                            # (N,)
         history.append(float(log_p.mean()))
         if len(history) > 1 and history[-1] - history[-2] < tol:
             converged = True
