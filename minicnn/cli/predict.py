@@ -34,7 +34,6 @@ skipped, and the command ends with status 1 if any did.
 """
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -42,7 +41,7 @@ from .. import data, pretrained, segmentation
 from ..backend import BACKENDS, set_backend
 from ..data.nifti import NiftiError
 from ..segmentation import outputs
-from ..segmentation.scan import BATCH_SIZE
+from ..segmentation.scan import BATCH_SIZE, Clock
 from . import report
 from .arguments import fail, positive_int, views_argument
 
@@ -195,30 +194,6 @@ def _one_subject(args, model, card, views, plan, label):
         print(f"{label}: brain {row['brain mL']:.1f} mL, wrote {len(written)} "
               f"file{'s' * (len(written) > 1)} ({clock.total():.1f} s)", flush=True)
     return row
-
-
-class Clock:
-    """Seconds spent in each named step, for the last line."""
-
-    def __init__(self):
-        self.start = self.last = time.perf_counter()
-        self.laps = []
-
-    def lap(self, name):
-        now = time.perf_counter()
-        self.laps.append((name, now - self.last))
-        self.last = now
-
-    def add(self, laps):
-        """Laps timed elsewhere, which end now."""
-        self.laps += laps
-        self.last = time.perf_counter()
-
-    def total(self):
-        return time.perf_counter() - self.start
-
-    def text(self):
-        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.laps)
 
 
 def _output_file(output, option, input_path):

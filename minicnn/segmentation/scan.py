@@ -70,6 +70,31 @@ class ScanSegmentation:
     laps: list = field(default_factory=list)     # (step, seconds)
 
 
+class Clock:
+    """Seconds spent in each named step: ``segment_scan``'s laps, and
+    ``minicnn predict``'s last line."""
+
+    def __init__(self):
+        self.start = self.last = time.perf_counter()
+        self.laps = []
+
+    def lap(self, name):
+        now = time.perf_counter()
+        self.laps.append((name, now - self.last))
+        self.last = now
+
+    def add(self, laps):
+        """Laps timed elsewhere, which end now."""
+        self.laps += laps
+        self.last = time.perf_counter()
+
+    def total(self):
+        return time.perf_counter() - self.start
+
+    def text(self):
+        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.laps)
+
+
 def views_to_run(asked, card):
     """The views to segment along: every view of the card for None or 'all',
     else the ones asked for, each of which the card must list."""
@@ -127,20 +152,13 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
     check_values(image, source)
     views = views_to_run(views, card)
     say = say or (lambda line: None)
-    laps, start = [], time.perf_counter()
-
-    def lap(name):
-        nonlocal start
-        now = time.perf_counter()
-        laps.append((name, now - start))
-        start = now
-
+    clock = Clock()
     ras, ras_affine, back = data.to_ras(np.asarray(image, dtype=np.float32), affine)
     sizes = data.voxel_sizes(ras_affine)
     findings = data.check_input(ras, sizes)
     if not allow_whole_head:
         refuse_whole_head(findings, source)
-    lap("check")
+    clock.lap("check")
     work, work_sizes, notes = _to_card_voxels(ras, sizes, card["voxel_mm"], resample)
     notes.append(f"segmenting {_shape_text(work.shape)} voxels along {', '.join(views)} ...")
     for note in notes:
@@ -149,14 +167,14 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
     normalised = normalise(work, card)
     probabilities = segment_views(model, normalised, views,
                                   card["pad_multiple"], margin, batch_size)   # (X', Y', Z', K)
-    lap("segment")
+    clock.lap("segment")
     if refine:
         refined = refining.refine_probabilities(
             normalised, probabilities, **(refine if isinstance(refine, dict) else {}))
         probabilities = refined.probabilities
         notes.append(refined.note(card["class_names"]))
         say(notes[-1])
-        lap("refine")
+        clock.lap("refine")
     if work.shape != ras.shape:
         probabilities = data.resample(probabilities,
                                       [m / n for m, n in zip(work.shape, ras.shape)],
@@ -164,8 +182,8 @@ def segment_scan(model, card, image, affine, views=None, batch_size=BATCH_SIZE,
     probabilities = data.from_ras(probabilities, back)
     labels = probabilities.argmax(axis=-1).astype(np.uint8)
     findings.append(check_brain_volume(labels, affine, probabilities.shape[-1]))
-    lap("resample back")
-    return ScanSegmentation(labels, probabilities, findings, notes, laps)
+    clock.lap("resample back")
+    return ScanSegmentation(labels, probabilities, findings, notes, clock.laps)
 
 
 def _to_card_voxels(ras, sizes, voxel_mm, resample):
